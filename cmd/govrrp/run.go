@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/govrrp/govrrp/internal/daemon"
+)
+
+// runFlags are the options shared by `govrrp run` and keepalived mode.
+type runFlags struct {
+	config   string
+	socket   string
+	pidFile  string
+	vrrpOnly bool
+	configID string
+	debug    bool
+	// extraPidFiles also get our pid: keepalived mode writes both its parent
+	// and VRRP-child pid files, which are the same process here.
+	extraPidFiles []string
+}
+
+func newRunCmd() *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the VRRP daemon in the foreground (logs to stderr)",
+		Long: `Run the VRRP daemon in the foreground, logging to stderr. SIGTERM or SIGINT stop it
+gracefully: a master sends a priority-0 advert so the backup takes over at once, and
+removes its virtual addresses.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runDaemon(cmd.Context(), f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.config, "use-file", "f", daemon.DefaultConfig, "keepalived.conf to read")
+	fl.StringVar(&f.socket, "socket", daemon.DefaultSocket, "control socket path")
+	fl.StringVar(&f.pidFile, "pid-file", daemon.DefaultPidFile, "pid file path")
+	fl.BoolVarP(&f.vrrpOnly, "vrrp", "P", false, "skip LVS/checker blocks of the file with a notice (keepalived -P)")
+	fl.StringVarP(&f.configID, "config-id", "i", "", "configuration id for @ conditional lines (default: short hostname)")
+	fl.BoolVarP(&f.debug, "log-detail", "D", false, "debug logging (every dropped advert with its reason)")
+	return cmd
+}
+
+func runDaemon(ctx context.Context, f runFlags) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	level := slog.LevelInfo
+	if f.debug {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	err := daemon.Run(ctx, daemon.Options{
+		ConfigPath:    f.config,
+		SocketPath:    f.socket,
+		PidFile:       f.pidFile,
+		ExtraPidFiles: f.extraPidFiles,
+		VRRPOnly:      f.vrrpOnly,
+		ConfigID:      f.configID,
+		Logger:        log,
+	})
+	if err != nil {
+		return &exitError{code: 1, msg: err.Error()}
+	}
+	return nil
+}

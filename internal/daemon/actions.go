@@ -1,0 +1,187 @@
+package daemon
+
+import (
+	"time"
+
+	"github.com/govrrp/govrrp/internal/fsm"
+	"github.com/govrrp/govrrp/pkg/vrrp"
+)
+
+// keepalived's defaults for gratuitous ARP / unsolicited NA after becoming
+// master: a burst of 5, and a second burst 5 s later.
+const (
+	defaultGarpRepeat = 5
+	defaultGarpDelay  = 5 * time.Second
+)
+
+// execute carries out a machine's actions in order, on the loop goroutine.
+func (d *Daemon) execute(in *instance, acts []fsm.Action) {
+	for _, a := range acts {
+		switch a.Kind {
+		case fsm.ActSendAdvert:
+			d.sendAdvert(in, a.Priority)
+		case fsm.ActAddVIPs:
+			d.addVIPs(in)
+		case fsm.ActRemoveVIPs:
+			d.removeVIPs(in)
+		case fsm.ActAnnounce:
+			d.announceVIPs(in)
+		case fsm.ActArmTimer:
+			d.armTimer(in, a.Timer, a.After, a.Gen)
+		case fsm.ActStopTimer:
+			d.stopTimer(in, a.Timer)
+		case fsm.ActStateChanged:
+			d.stateChanged(in, a)
+		}
+	}
+}
+
+// sendAdvert sends one advert to every destination. The v3 IPv4 checksum
+// covers the destination address, so each peer gets its own encoding.
+func (d *Daemon) sendAdvert(in *instance, prio uint8) {
+	in.advert.Priority = prio
+	mode := vrrp.ChecksumPseudoHeader
+	if in.cfg.V3ChecksumAsV2 {
+		mode = vrrp.ChecksumMessageOnly
+	}
+	for _, dst := range in.dsts {
+		buf, err := in.advert.AppendMarshal(in.sendBuf[:0], vrrp.MarshalOptions{Family: in.family, Src: in.src, Dst: dst, Checksum: mode})
+		if err != nil {
+			d.log.Error("cannot encode advert", "instance", in.name, "err", err)
+			return
+		}
+		in.sendBuf = buf
+		if err := in.mux.Conn().WriteTo(buf, in.src, dst); err != nil {
+			d.log.Warn("advert not sent", "instance", in.name, "to", dst, "err", err)
+			continue
+		}
+		in.mu.Lock()
+		in.stats.AdvertsSent++
+		in.mu.Unlock()
+	}
+}
+
+func (d *Daemon) addVIPs(in *instance) {
+	for _, a := range in.vips {
+		if err := d.addrs.Add(a); err != nil {
+			d.log.Error("cannot add VIP", "instance", in.name, "vip", a.String(), "err", err)
+		}
+	}
+}
+
+func (d *Daemon) removeVIPs(in *instance) {
+	d.stopGarp(in)
+	for _, a := range in.vips {
+		if err := d.addrs.Remove(a); err != nil {
+			d.log.Error("cannot remove VIP", "instance", in.name, "vip", a.String(), "err", err)
+		}
+	}
+}
+
+// removeStaleVIPs removes configured VIPs that are present although this
+// node is not master: a previous run that crashed left them behind.
+func (d *Daemon) removeStaleVIPs(in *instance) {
+	for _, a := range in.vips {
+		has, err := d.addrs.Has(a)
+		if err != nil || !has {
+			continue
+		}
+		if err := d.addrs.Remove(a); err != nil {
+			d.log.Error("cannot remove stale VIP", "instance", in.name, "vip", a.String(), "err", err)
+			continue
+		}
+		d.log.Warn("removed stale VIP left by a previous run", "instance", in.name, "vip", a.String())
+	}
+}
+
+// announceVIPs sends the first gratuitous ARP / NA burst now and schedules
+// the second one (garp_master_delay) and, when configured, the periodic
+// refresh (garp_master_refresh), both only while still master.
+func (d *Daemon) announceVIPs(in *instance) {
+	repeat, delay := in.cfg.GarpMasterRepeat, in.cfg.GarpMasterDelay
+	if repeat <= 0 {
+		repeat = defaultGarpRepeat
+	}
+	d.burst(in, repeat)
+	d.stopGarp(in)
+	if delay > 0 {
+		in.garp = time.AfterFunc(delay, func() {
+			d.post(loopEvent{do: func() { d.garpFollowUp(in, repeat) }})
+		})
+	} else if in.cfg.GarpMasterRefresh > 0 {
+		d.scheduleRefresh(in)
+	}
+}
+
+func (d *Daemon) garpFollowUp(in *instance, repeat int) {
+	if in.machine.State() != fsm.Master {
+		return
+	}
+	d.burst(in, repeat)
+	d.scheduleRefresh(in)
+}
+
+func (d *Daemon) scheduleRefresh(in *instance) {
+	every := in.cfg.GarpMasterRefresh
+	if every <= 0 {
+		return
+	}
+	repeat := in.cfg.GarpMasterRefreshRepeat
+	if repeat <= 0 {
+		repeat = 1
+	}
+	in.garp = time.AfterFunc(every, func() {
+		d.post(loopEvent{do: func() {
+			if in.machine.State() == fsm.Master {
+				d.burst(in, repeat)
+				d.scheduleRefresh(in)
+			}
+		}})
+	})
+}
+
+func (d *Daemon) burst(in *instance, repeat int) {
+	if err := d.announce.AnnounceBurst(d.ctx, in.vips, repeat); err != nil {
+		d.log.Warn("gratuitous ARP/NA failed", "instance", in.name, "err", err)
+	}
+}
+
+func (d *Daemon) stopGarp(in *instance) {
+	if in.garp != nil {
+		in.garp.Stop()
+		in.garp = nil
+	}
+}
+
+// armTimer (re)arms one of the machine's timers; the generation travels with
+// the expiry so the machine can ignore a timer it has since re-armed.
+func (d *Daemon) armTimer(in *instance, kind fsm.TimerKind, after time.Duration, gen uint64) {
+	d.stopTimer(in, kind)
+	in.timers[kind] = time.AfterFunc(after, func() {
+		d.post(loopEvent{in: in, ev: fsm.TimerFired(kind, gen)})
+	})
+}
+
+func (d *Daemon) stopTimer(in *instance, kind fsm.TimerKind) {
+	if t := in.timers[kind]; t != nil {
+		t.Stop()
+		in.timers[kind] = nil
+	}
+}
+
+func (d *Daemon) stopTimers(in *instance) {
+	for k := range in.timers {
+		d.stopTimer(in, fsm.TimerKind(k))
+	}
+	d.stopGarp(in)
+}
+
+func (d *Daemon) stateChanged(in *instance, a fsm.Action) {
+	d.log.Info("state change", "instance", in.name, "from", a.From.String(), "to", a.To.String(), "reason", a.Reason)
+	in.mu.Lock()
+	in.stats.State = a.To.String()
+	in.stats.Reason = a.Reason
+	in.stats.Since = time.Now()
+	in.stats.Transitions++
+	in.mu.Unlock()
+}

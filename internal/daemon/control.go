@@ -1,0 +1,55 @@
+package daemon
+
+import (
+	"os"
+
+	"github.com/govrrp/govrrp/internal/control"
+)
+
+// statusProvider adapts the daemon to the control socket. The instance list
+// is fixed after start-up; per-instance stats are read under their lock.
+type statusProvider struct {
+	d    *Daemon
+	path string
+}
+
+func startControl(path string, d *Daemon) (*control.Server, error) {
+	if path == "" {
+		path = DefaultSocket
+	}
+	return control.Listen(path, &statusProvider{d: d, path: path})
+}
+
+func (p *statusProvider) Status() control.Status {
+	d := p.d
+	st := control.Status{Pid: os.Getpid(), Config: d.configPath, StartedAt: d.start}
+	for _, in := range d.instances {
+		s := in.snapshot()
+		ci := control.Instance{
+			Name:              in.name,
+			Interface:         in.cfg.Interface,
+			VRID:              in.cfg.VRID,
+			Version:           uint8(in.version),
+			Family:            "inet",
+			State:             s.State,
+			Reason:            s.Reason,
+			Since:             s.Since,
+			Priority:          in.cfg.Priority,
+			EffectivePriority: s.EffectivePriority,
+			Master:            s.MasterAddr,
+			Source:            in.src.String(),
+			AdvertsSent:       s.AdvertsSent,
+			AdvertsReceived:   s.AdvertsReceived,
+			Drops:             s.Drops,
+			Transitions:       s.Transitions,
+		}
+		if in.family == 6 {
+			ci.Family = "inet6"
+		}
+		for _, v := range in.vips {
+			ci.VIPs = append(ci.VIPs, v.Prefix.String())
+		}
+		st.Instances = append(st.Instances, ci)
+	}
+	return st
+}

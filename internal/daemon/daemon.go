@@ -1,0 +1,228 @@
+// Package daemon wires the pieces of govrrp together: it loads the
+// configuration, runs one state machine per vrrp_instance, feeds it adverts
+// from the shared sockets and timer expiries, and carries out the actions it
+// returns (send adverts, add or remove VIPs, announce them).
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/govrrp/govrrp/internal/fsm"
+	"github.com/govrrp/govrrp/internal/transport"
+	"github.com/govrrp/govrrp/internal/vip"
+	"github.com/govrrp/govrrp/pkg/kaconf"
+)
+
+// Defaults for the run-time files; two daemons on one host (e.g. in two
+// network namespaces) must be given different paths.
+const (
+	DefaultConfig  = "/etc/keepalived/keepalived.conf"
+	DefaultSocket  = "/run/govrrp/govrrp.sock"
+	DefaultPidFile = "/run/govrrp/govrrp.pid"
+)
+
+// Options configure a daemon run.
+type Options struct {
+	ConfigPath    string
+	SocketPath    string
+	PidFile       string
+	ExtraPidFiles []string // written and removed like PidFile (keepalived mode's -r)
+	VRRPOnly      bool     // keepalived -P: LVS/checker blocks are skipped with a notice
+	ConfigID      string   // keepalived -i
+	Logger        *slog.Logger
+}
+
+// addrOps is what the daemon needs from internal/vip; a seam for tests.
+type addrOps interface {
+	Add(vip.Address) error
+	Remove(vip.Address) error
+	Has(vip.Address) (bool, error)
+}
+
+type announcer interface {
+	AnnounceBurst(ctx context.Context, addrs []vip.Address, repeat int) error
+	Close() error
+}
+
+// Daemon is one running govrrp.
+type Daemon struct {
+	log       *slog.Logger
+	cfg       *kaconf.Config
+	instances []*instance
+	pool      *transport.Pool
+	addrs     addrOps
+	announce  announcer
+	primary   func(string, bool) (netip.Addr, error)
+
+	events     chan loopEvent
+	ctx        context.Context
+	cancel     context.CancelFunc
+	start      time.Time
+	configPath string
+
+	actBuf []fsm.Action // reused for every Handle call on the loop goroutine
+}
+
+// loopEvent is one input for one instance's state machine.
+type loopEvent struct {
+	in *instance
+	ev fsm.Event
+	do func() // internal work to run on the loop instead of an event
+}
+
+// eventQueueLen bounds how many inputs may wait for the loop; beyond it
+// adverts are dropped and counted rather than blocking the socket reader.
+const eventQueueLen = 4096
+
+// Run loads the configuration and runs until ctx is done or SIGTERM/SIGINT,
+// then stops gracefully (priority-0 adverts, VIPs removed).
+func Run(ctx context.Context, o Options) error {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if o.ConfigPath == "" {
+		o.ConfigPath = DefaultConfig
+	}
+	cfg, diags, err := kaconf.Load(o.ConfigPath, kaconf.LoadOptions{
+		Parse:    kaconf.ParseOptions{ConfigID: o.ConfigID},
+		VRRPOnly: o.VRRPOnly,
+	})
+	for _, d := range diags {
+		logDiagnostic(log, d)
+	}
+	if err != nil {
+		return err
+	}
+	if len(cfg.Instances) == 0 {
+		return fmt.Errorf("%s: no vrrp_instance to run", o.ConfigPath)
+	}
+
+	d := newDaemon(cfg, o, productionDeps())
+	defer d.announce.Close()
+
+	release, err := claimRuntimeFiles(o)
+	if err != nil {
+		return err
+	}
+	defer release()
+
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	sig, unsubscribe := notifySignals()
+	defer unsubscribe()
+	return d.run(ctx, o, sig)
+}
+
+// deps are the daemon's ties to the operating system; tests replace them
+// with an in-memory segment and fake address tables.
+type deps struct {
+	listen   func(transport.Config) (transport.Conn, error)
+	addrs    addrOps
+	announce announcer
+	primary  func(ifname string, ipv6 bool) (netip.Addr, error)
+}
+
+func productionDeps() deps {
+	return deps{listen: transport.Listen, addrs: vip.NewManager(nil), announce: vip.NewAnnouncer(), primary: transport.PrimaryAddr}
+}
+
+func newDaemon(cfg *kaconf.Config, o Options, dp deps) *Daemon {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	return &Daemon{
+		log:        log,
+		cfg:        cfg,
+		pool:       transport.NewPool(dp.listen),
+		addrs:      dp.addrs,
+		announce:   dp.announce,
+		primary:    dp.primary,
+		events:     make(chan loopEvent, eventQueueLen),
+		start:      time.Now(),
+		configPath: o.ConfigPath,
+	}
+}
+
+func logDiagnostic(log *slog.Logger, d kaconf.Diagnostic) {
+	switch d.Severity {
+	case kaconf.SevError:
+		log.Error(d.Msg, "at", d.Pos.String())
+	case kaconf.SevWarning:
+		log.Warn(d.Msg, "at", d.Pos.String())
+	default:
+		log.Info(d.Msg, "at", d.Pos.String())
+	}
+}
+
+// claimRuntimeFiles writes the pid file(s); the returned function removes
+// them. A pid file naming a live process means another daemon runs with the
+// same paths, which would fight over the control socket and the VIPs.
+func claimRuntimeFiles(o Options) (func(), error) {
+	pidFile := o.PidFile
+	if pidFile == "" {
+		pidFile = DefaultPidFile
+	}
+	files := append([]string{pidFile}, o.ExtraPidFiles...)
+	var written []string
+	release := func() {
+		for _, f := range written {
+			os.Remove(f)
+		}
+	}
+	for _, f := range files {
+		if err := writePidFile(f); err != nil {
+			release()
+			return nil, err
+		}
+		written = append(written, f)
+	}
+	return release, nil
+}
+
+func writePidFile(file string) error {
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return fmt.Errorf("pid file: %w", err)
+	}
+	if pid, ok := runningPid(file); ok {
+		return fmt.Errorf("pid file %s: govrrp already running as pid %d (use --pid-file and --socket to run a second one)", file, pid)
+	}
+	if err := os.WriteFile(file, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		return fmt.Errorf("pid file: %w", err)
+	}
+	return nil
+}
+
+// runningPid reports the pid in file when that process is alive.
+func runningPid(file string) (int, bool) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(string(trimSpace(b)))
+	if err != nil || pid <= 0 || pid == os.Getpid() {
+		return 0, false
+	}
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return 0, false
+	}
+	return pid, true
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == ' ' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}

@@ -1,0 +1,283 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/govrrp/govrrp/internal/transport"
+	"github.com/govrrp/govrrp/internal/vip"
+	"github.com/govrrp/govrrp/pkg/kaconf"
+	"github.com/govrrp/govrrp/pkg/vrrp"
+)
+
+// fakeAddrs is an interface's address table.
+type fakeAddrs struct {
+	mu  sync.Mutex
+	set map[netip.Prefix]bool
+}
+
+func (f *fakeAddrs) Add(a vip.Address) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.set[a.Prefix] = true
+	return nil
+}
+
+func (f *fakeAddrs) Remove(a vip.Address) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.set, a.Prefix)
+	return nil
+}
+
+func (f *fakeAddrs) Has(a vip.Address) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.set[a.Prefix], nil
+}
+
+func (f *fakeAddrs) holds(p string) bool {
+	ok, _ := f.Has(vip.Address{Prefix: netip.MustParsePrefix(p)})
+	return ok
+}
+
+type fakeAnnouncer struct {
+	mu     sync.Mutex
+	bursts int
+}
+
+func (f *fakeAnnouncer) AnnounceBurst(_ context.Context, _ []vip.Address, _ int) error {
+	f.mu.Lock()
+	f.bursts++
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *fakeAnnouncer) Close() error { return nil }
+
+// node is one daemon on an in-memory segment.
+type node struct {
+	d      *Daemon
+	addrs  *fakeAddrs
+	garp   *fakeAnnouncer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+const twoNodeConf = `vrrp_instance VI_1 {
+    state %s
+    interface eth0
+    virtual_router_id 51
+    priority %d
+    advert_int %s
+    %s
+    virtual_ipaddress {
+        192.0.2.100/24
+    }
+}
+`
+
+func loadConf(t *testing.T, text string) *kaconf.Config {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "keepalived.conf")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := kaconf.Load(path, kaconf.LoadOptions{})
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return cfg
+}
+
+func startNode(t *testing.T, seg *transport.Segment, src string, conf string, preset ...string) *node {
+	t.Helper()
+	addr := netip.MustParseAddr(src)
+	n := &node{addrs: &fakeAddrs{set: map[netip.Prefix]bool{}}, garp: &fakeAnnouncer{}, done: make(chan error, 1)}
+	for _, p := range preset {
+		n.addrs.set[netip.MustParsePrefix(p)] = true
+	}
+	dp := deps{
+		listen:   seg.Listener(addr),
+		addrs:    n.addrs,
+		announce: n.garp,
+		primary:  func(string, bool) (netip.Addr, error) { return addr, nil },
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("node", src)
+	}
+	n.d = newDaemon(loadConf(t, conf), Options{Logger: log}, dp)
+	ctx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	go func() { n.done <- n.d.run(ctx, Options{SocketPath: noControl}, signals{}) }()
+	return n
+}
+
+func (n *node) stop(t *testing.T) {
+	t.Helper()
+	n.cancel()
+	if err := <-n.done; err != nil {
+		t.Fatalf("daemon: %v", err)
+	}
+}
+
+func (n *node) state() string {
+	n.d.events <- loopEvent{do: func() {}} // let the loop drain what is queued
+	synctest.Wait()
+	return n.d.instances[0].snapshot().State
+}
+
+func TestTwoNodesElectFailOverAndPreempt(t *testing.T) {
+	for _, tc := range []struct {
+		name, interval, extra string
+		adver                 time.Duration
+	}{
+		{"v2", "1", "authentication {\n auth_type PASS\n auth_pass secret99\n }", time.Second},
+		{"v3", "0.1", "version 3", 100 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				seg := transport.NewSegment()
+				a := startNode(t, seg, "192.0.2.11", fmt.Sprintf(twoNodeConf, "MASTER", 150, tc.interval, tc.extra))
+				b := startNode(t, seg, "192.0.2.12", fmt.Sprintf(twoNodeConf, "BACKUP", 100, tc.interval, tc.extra))
+
+				time.Sleep(5 * tc.adver)
+				if got := []string{a.state(), b.state()}; !cmp.Equal(got, []string{"MASTER", "BACKUP"}) {
+					t.Fatalf("after election states = %v, want [MASTER BACKUP]", got)
+				}
+				if !a.addrs.holds("192.0.2.100/24") || b.addrs.holds("192.0.2.100/24") {
+					t.Fatalf("VIP on a=%v b=%v, want only a", a.addrs.holds("192.0.2.100/24"), b.addrs.holds("192.0.2.100/24"))
+				}
+
+				// Graceful stop: the priority-0 advert lets b take over after
+				// skew time, well before its master-down interval.
+				stopped := time.Now()
+				a.stop(t)
+				if a.addrs.holds("192.0.2.100/24") {
+					t.Fatal("stopped master kept its VIP")
+				}
+				skew := time.Duration(256-100) * tc.adver / 256
+				if tc.name == "v2" {
+					skew = time.Duration(256-100) * time.Second / 256
+				}
+				time.Sleep(skew + time.Millisecond)
+				if b.state() != "MASTER" || !b.addrs.holds("192.0.2.100/24") {
+					t.Fatalf("%v after a's stop b is %s (VIP %v), want MASTER with the VIP", time.Since(stopped), b.state(), b.addrs.holds("192.0.2.100/24"))
+				}
+
+				// The higher-priority node comes back and preempts.
+				a = startNode(t, seg, "192.0.2.11", fmt.Sprintf(twoNodeConf, "MASTER", 150, tc.interval, tc.extra))
+				time.Sleep(5 * tc.adver)
+				if got := []string{a.state(), b.state()}; !cmp.Equal(got, []string{"MASTER", "BACKUP"}) {
+					t.Fatalf("after restart states = %v, want [MASTER BACKUP]", got)
+				}
+				if b.addrs.holds("192.0.2.100/24") {
+					t.Fatal("backup kept the VIP after being preempted")
+				}
+				a.stop(t)
+				b.stop(t)
+				if a.addrs.holds("192.0.2.100/24") || b.addrs.holds("192.0.2.100/24") {
+					t.Fatal("a VIP is left after both stopped")
+				}
+			})
+		})
+	}
+}
+
+// A node restarted after a crash finds its old VIP still configured; as a
+// backup it must remove it at once, not after a master-down interval.
+func TestStaleVIPRemovedAtStartupAsBackup(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		seg := transport.NewSegment()
+		a := startNode(t, seg, "192.0.2.11", fmt.Sprintf(twoNodeConf, "MASTER", 150, "0.1", "version 3"))
+		time.Sleep(time.Second)
+		b := startNode(t, seg, "192.0.2.12", fmt.Sprintf(twoNodeConf, "BACKUP", 100, "0.1", "version 3"), "192.0.2.100/24")
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if b.addrs.holds("192.0.2.100/24") {
+			t.Fatal("backup kept a stale VIP after start-up")
+		}
+		if b.state() != "BACKUP" || a.state() != "MASTER" {
+			t.Fatalf("states a=%s b=%s", a.state(), b.state())
+		}
+		a.stop(t)
+		b.stop(t)
+	})
+}
+
+// Malformed and forged adverts are dropped with a reason and never move the
+// VIP; a well-formed higher-priority advert does.
+func TestForgedAdvertsNeverMoveTheVIP(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		seg := transport.NewSegment()
+		a := startNode(t, seg, "192.0.2.11", fmt.Sprintf(twoNodeConf, "MASTER", 150, "0.1", "version 3"))
+		attacker := seg.Attach(netip.MustParseAddr("192.0.2.66")).(*transport.SegmentConn)
+		time.Sleep(time.Second)
+		if a.state() != "MASTER" {
+			t.Fatalf("a is %s, want MASTER", a.state())
+		}
+		src, dst := netip.MustParseAddr("192.0.2.66"), vrrp.MulticastIPv4
+		good := func(prio uint8, vrid uint8, interval time.Duration) []byte {
+			adv := vrrp.Advert{Version: vrrp.V3, VRID: vrid, Priority: prio, AdverInt: interval, Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.100")}}
+			b, err := adv.AppendMarshal(nil, vrrp.MarshalOptions{Family: vrrp.IPv4, Src: src, Dst: dst})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+		flip := func(b []byte, i int, v byte) []byte { c := append([]byte(nil), b...); c[i] = v; return c }
+		forged := []struct {
+			name   string
+			ttl    int
+			packet []byte
+			reason string
+		}{
+			{"ttl 64", 64, good(254, 51, 100*time.Millisecond), "ttl"},
+			{"bad checksum", 255, flip(good(254, 51, 100*time.Millisecond), 6, 0xde), "checksum"},
+			{"truncated", 255, good(254, 51, 100*time.Millisecond)[:10], "length"},
+			{"wrong version", 255, flip(good(254, 51, 100*time.Millisecond), 0, 0x41), "version"},
+			{"wrong type", 255, flip(good(254, 51, 100*time.Millisecond), 0, 0x32), "type"},
+			{"lying count", 255, flip(good(254, 51, 100*time.Millisecond), 3, 4), "length"},
+			{"zero interval", 255, good(254, 51, 0), "zero_interval"},
+		}
+		for _, f := range forged {
+			for range 20 {
+				if err := attacker.WriteWithTTL(f.packet, src, dst, f.ttl); err != nil {
+					t.Fatal(err)
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		synctest.Wait()
+		if a.state() != "MASTER" || !a.addrs.holds("192.0.2.100/24") {
+			t.Fatalf("forged adverts moved the master: state %s", a.state())
+		}
+		drops := a.d.instances[0].snapshot().Drops
+		for _, f := range forged {
+			if drops[f.reason] == 0 {
+				t.Errorf("%s: no drop counted under %q (drops %v)", f.name, f.reason, drops)
+			}
+		}
+
+		for range 5 {
+			attacker.WriteWithTTL(good(200, 51, 100*time.Millisecond), src, dst, 255)
+			time.Sleep(100 * time.Millisecond)
+		}
+		if a.state() != "BACKUP" || a.addrs.holds("192.0.2.100/24") {
+			t.Fatalf("a well-formed priority-200 advert did not make the master yield: %s", a.state())
+		}
+		a.stop(t)
+	})
+}

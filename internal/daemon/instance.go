@@ -1,0 +1,168 @@
+package daemon
+
+import (
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/govrrp/govrrp/internal/fsm"
+	"github.com/govrrp/govrrp/internal/transport"
+	"github.com/govrrp/govrrp/internal/vip"
+	"github.com/govrrp/govrrp/pkg/kaconf"
+	"github.com/govrrp/govrrp/pkg/vrrp"
+)
+
+// instance is the runtime of one vrrp_instance: its state machine, the socket
+// it shares with the other instances of its interface+family, its VIPs and
+// its timers. All fields but the atomic snapshot are owned by the daemon loop.
+type instance struct {
+	name    string
+	cfg     *kaconf.Instance
+	family  vrrp.Family
+	version vrrp.Version
+	src     netip.Addr   // source of our adverts (and the tie-break address)
+	dsts    []netip.Addr // multicast group, or the unicast peers
+	peers   map[netip.Addr]bool
+	vips    []vip.Address
+	params  vrrp.InstanceParams
+	sockCfg transport.Config
+	mux     *transport.Mux
+
+	machine *fsm.Machine
+	timers  [3]*time.Timer // indexed by fsm.TimerKind
+	garp    *time.Timer    // second burst / refresh of gratuitous ARP/NA
+
+	advert  vrrp.Advert // template for our adverts
+	sendBuf []byte
+
+	mu    sync.Mutex // guards stats, read by the control socket
+	stats instanceStats
+}
+
+// instanceStats is what `govrrp status` shows about an instance.
+type instanceStats struct {
+	State             string            `json:"state"`
+	Reason            string            `json:"reason,omitempty"`
+	Since             time.Time         `json:"since"`
+	Priority          uint8             `json:"priority"`
+	EffectivePriority uint8             `json:"effective_priority"`
+	MasterAddr        string            `json:"master,omitempty"`
+	AdvertsSent       uint64            `json:"adverts_sent"`
+	AdvertsReceived   uint64            `json:"adverts_received"`
+	Drops             map[string]uint64 `json:"drops,omitempty"`
+	Transitions       uint64            `json:"transitions"`
+}
+
+// LookupVRID makes an instance the vrrp.Lookup for its own VRID: the mux
+// already routed the packet here by VRID, so any other VRID is unknown.
+func (in *instance) LookupVRID(vrid uint8) (*vrrp.InstanceParams, bool) {
+	if vrid != in.cfg.VRID {
+		return nil, false
+	}
+	return &in.params, true
+}
+
+func (in *instance) countDrop(reason string) {
+	in.mu.Lock()
+	if in.stats.Drops == nil {
+		in.stats.Drops = make(map[string]uint64)
+	}
+	in.stats.Drops[reason]++
+	in.mu.Unlock()
+}
+
+func (in *instance) snapshot() instanceStats {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	s := in.stats
+	s.Drops = make(map[string]uint64, len(in.stats.Drops))
+	for k, v := range in.stats.Drops {
+		s.Drops[k] = v
+	}
+	return s
+}
+
+// newInstance resolves everything an instance needs from its configuration:
+// family, source address, destinations, VIPs and the receive-side rules.
+func newInstance(c *kaconf.Instance, g *kaconf.GlobalDefs, primaryAddr func(string, bool) (netip.Addr, error)) (*instance, error) {
+	in := &instance{name: c.Name, cfg: c}
+	in.family = vrrp.IPv4
+	if c.Family == 6 {
+		in.family = vrrp.IPv6
+	}
+	in.version = vrrp.Version(c.Version)
+	ipv6 := in.family == vrrp.IPv6
+	unicast := len(c.UnicastPeers) > 0
+
+	switch {
+	case unicast && c.UnicastSrcIP.IsValid():
+		in.src = c.UnicastSrcIP
+	case !unicast && c.McastSrcIP.IsValid():
+		in.src = c.McastSrcIP
+	default:
+		a, err := primaryAddr(c.Interface, ipv6)
+		if err != nil {
+			return nil, fmt.Errorf("instance %s: no source address on %s: %w", c.Name, c.Interface, err)
+		}
+		in.src = a
+	}
+	if in.src.Is6() != ipv6 {
+		return nil, fmt.Errorf("instance %s: source address %s is not of the instance's family (IPv%d)", c.Name, in.src, in.family)
+	}
+
+	if unicast {
+		in.peers = make(map[netip.Addr]bool, len(c.UnicastPeers))
+		for _, p := range c.UnicastPeers {
+			in.dsts = append(in.dsts, p.Addr)
+			in.peers[p.Addr] = true
+		}
+	} else if ipv6 {
+		in.dsts = []netip.Addr{vrrp.MulticastIPv6.WithZone(c.Interface)}
+	} else {
+		in.dsts = []netip.Addr{vrrp.MulticastIPv4}
+	}
+	in.sockCfg = transport.Config{Interface: c.Interface, IPv6: ipv6, Multicast: !unicast}
+
+	for _, v := range c.VIPs {
+		dev := v.Dev
+		if dev == "" {
+			dev = c.Interface
+		}
+		in.vips = append(in.vips, vip.Address{Prefix: v.Prefix, Dev: dev, Label: v.Label, Scope: v.Scope, Broadcast: v.Broadcast})
+	}
+
+	in.params = vrrp.InstanceParams{
+		Version:  in.version,
+		AdverInt: c.AdverInt,
+		CheckTTL: !unicast,
+		Owner:    c.Priority == 255,
+	}
+	in.advert = vrrp.Advert{Version: in.version, VRID: c.VRID, AdverInt: c.AdverInt}
+	if in.version == vrrp.V2 && c.AuthType == "PASS" {
+		in.params.AuthType = vrrp.AuthPass
+		in.params.AuthData = c.AuthPass
+		in.advert.AuthType = vrrp.AuthPass
+		in.advert.AuthData = c.AuthPass
+	}
+	for _, v := range c.VIPs {
+		// Adverts carry the addresses of the instance's own family only;
+		// keepalived puts the same list in its packets.
+		if v.Prefix.Addr().Is6() == ipv6 {
+			in.advert.Addrs = append(in.advert.Addrs, v.Prefix.Addr())
+		}
+	}
+
+	in.machine = fsm.New(fsm.Config{
+		Version:      c.Version,
+		Priority:     c.Priority,
+		AdverInt:     c.AdverInt,
+		Preempt:      !c.Nopreempt,
+		PreemptDelay: c.PreemptDelay,
+		PrimaryAddr:  in.src,
+		WantMaster:   c.State == "MASTER",
+	})
+	in.stats = instanceStats{State: in.machine.State().String(), Priority: c.Priority, EffectivePriority: c.Priority, Since: time.Now()}
+	_ = g
+	return in, nil
+}

@@ -1,0 +1,218 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/govrrp/govrrp/internal/fsm"
+	"github.com/govrrp/govrrp/internal/transport"
+	"github.com/govrrp/govrrp/pkg/vrrp"
+)
+
+// noControl as Options.SocketPath runs without a control socket (tests).
+const noControl = "-"
+
+// keepalivedDumpSignals are DATA, STATS, JSON and STATS_CLEAR.
+var keepalivedDumpSignals = []os.Signal{syscall.SIGUSR1, syscall.SIGUSR2, syscall.Signal(36), syscall.Signal(63)}
+
+// shutdownBudget bounds the graceful stop: priority-0 adverts and VIP
+// removal are quick, but a wedged netlink call must not hang systemd.
+const shutdownBudget = 5 * time.Second
+
+// signals carries the operator's signals into the loop; nil channels (tests)
+// never fire.
+type signals struct {
+	hup  <-chan os.Signal // reload
+	dump <-chan os.Signal // keepalived's data/stats/JSON dumps
+}
+
+// notifySignals subscribes to SIGHUP and keepalived's dump signals, whose
+// default action would otherwise kill the daemon.
+func notifySignals() (signals, func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	dump := make(chan os.Signal, 1)
+	signal.Notify(dump, keepalivedDumpSignals...)
+	return signals{hup: hup, dump: dump}, func() { signal.Stop(hup); signal.Stop(dump) }
+}
+
+// run builds the instances, starts them and serves events until ctx ends.
+func (d *Daemon) run(ctx context.Context, o Options, sig signals) error {
+	d.ctx, d.cancel = context.WithCancel(context.Background())
+	defer d.cancel()
+
+	for _, c := range d.cfg.Instances {
+		in, err := newInstance(c, &d.cfg.Global, d.primary)
+		if err != nil {
+			return err
+		}
+		d.instances = append(d.instances, in)
+	}
+	if err := d.openSockets(); err != nil {
+		d.closeSockets()
+		return err
+	}
+	defer d.closeSockets()
+
+	if o.SocketPath != noControl {
+		ctl, err := startControl(o.SocketPath, d)
+		if err != nil {
+			return err
+		}
+		defer ctl.Close()
+	}
+
+	for _, in := range d.instances {
+		d.log.Info("starting instance", "instance", in.name, "interface", in.cfg.Interface, "vrid", in.cfg.VRID,
+			"version", in.cfg.Version, "priority", in.cfg.Priority, "src", in.src, "dst", fmt.Sprint(in.dsts))
+		d.handle(in, fsm.Startup())
+		if in.machine.State() != fsm.Master {
+			d.removeStaleVIPs(in)
+		}
+	}
+
+	for {
+		select {
+		case <-ctx.Done():
+			d.shutdown()
+			return nil
+		case <-sig.hup:
+			d.log.Warn("SIGHUP: reload is not implemented yet; the running configuration stays in place (restart to apply changes)")
+		case s := <-sig.dump:
+			d.log.Warn("keepalived data/stats dump signal is not implemented; use `govrrp status --json`", "signal", s.String())
+		case e := <-d.events:
+			if e.do != nil {
+				e.do()
+				continue
+			}
+			d.handle(e.in, e.ev)
+		}
+	}
+}
+
+// handle feeds one event to an instance's machine and carries out the actions.
+func (d *Daemon) handle(in *instance, ev fsm.Event) {
+	d.actBuf = in.machine.Handle(ev, d.actBuf[:0])
+	d.execute(in, d.actBuf)
+	in.mu.Lock()
+	in.stats.EffectivePriority = in.machine.EffectivePriority()
+	if a := in.machine.MasterAddr(); a.IsValid() {
+		in.stats.MasterAddr = a.String()
+	}
+	in.mu.Unlock()
+}
+
+// openSockets acquires the shared socket of each instance's interface+family
+// and registers the instance's VRID on it.
+func (d *Daemon) openSockets() error {
+	started := map[*transport.Mux]bool{}
+	for _, in := range d.instances {
+		mux, err := d.pool.Acquire(d.ctx, in.sockCfg)
+		if err != nil {
+			return fmt.Errorf("instance %s: %w", in.name, err)
+		}
+		in.mux = mux
+		if err := mux.Register(in.cfg.VRID, d.receiver(in)); err != nil {
+			return fmt.Errorf("instance %s: virtual_router_id %d on %s: %w", in.name, in.cfg.VRID, in.cfg.Interface, err)
+		}
+		if !started[mux] {
+			// The pool runs one reader per socket; we only watch it.
+			started[mux] = true
+			mux.SetUnknown(d.unknownReceiver(in.sockCfg))
+			go func(cfg transport.Config) {
+				select {
+				case <-mux.Done():
+					if d.ctx.Err() == nil {
+						d.log.Error("socket reader stopped; adverts on this interface are no longer received",
+							"interface", cfg.Interface, "ipv6", cfg.IPv6, "err", mux.Err())
+					}
+				case <-d.ctx.Done():
+				}
+			}(in.sockCfg)
+		}
+	}
+	return nil
+}
+
+func (d *Daemon) closeSockets() {
+	d.cancel()
+	for _, in := range d.instances {
+		if in.mux != nil {
+			in.mux.Unregister(in.cfg.VRID)
+			d.pool.Release(in.sockCfg)
+			in.mux = nil
+		}
+	}
+}
+
+// receiver validates adverts for one instance on the socket's reader
+// goroutine and posts the accepted ones to the loop. The decode buffer is the
+// closure's own, so the valid path allocates nothing.
+func (d *Daemon) receiver(in *instance) transport.Handler {
+	var adv vrrp.Advert
+	adv.Addrs = make([]netip.Addr, 0, 32)
+	return func(payload []byte, m transport.Meta) {
+		if in.peers != nil && !in.peers[m.Src.WithZone("")] {
+			in.countDrop("not_a_peer")
+			return
+		}
+		res, reason := vrrp.Validate(payload, vrrp.RecvMeta{Family: in.family, Src: m.Src, Dst: m.Dst, TTL: m.TTL}, in, &adv)
+		if reason != vrrp.DropNone {
+			in.countDrop(reason.String())
+			if d.log.Enabled(d.ctx, slog.LevelDebug) {
+				d.log.Debug("advert dropped", "instance", in.name, "from", m.Src, "reason", reason.String())
+			}
+			return
+		}
+		if res.Warnings != 0 {
+			in.countDrop("warn_" + res.Warnings.String())
+		}
+		in.mu.Lock()
+		in.stats.AdvertsReceived++
+		in.mu.Unlock()
+		select {
+		case d.events <- loopEvent{in: in, ev: fsm.Advert(adv.Priority, adv.AdverInt, m.Src)}:
+		default:
+			in.countDrop("queue_full")
+		}
+	}
+}
+
+// unknownReceiver counts packets for VRIDs no instance of this socket runs.
+// They belong to the socket, not an instance, so they are logged at debug.
+func (d *Daemon) unknownReceiver(cfg transport.Config) transport.Handler {
+	return func(payload []byte, m transport.Meta) {
+		d.log.Debug("advert for unknown virtual router dropped", "interface", cfg.Interface, "from", m.Src, "len", len(payload))
+	}
+}
+
+// post queues work for the loop; it waits rather than drop, because timer
+// expiries must not be lost.
+func (d *Daemon) post(e loopEvent) {
+	select {
+	case d.events <- e:
+	case <-d.ctx.Done():
+	}
+}
+
+// shutdown stops every instance gracefully: a master sends priority 0 so the
+// backup takes over after skew time, and removes its VIPs.
+func (d *Daemon) shutdown() {
+	deadline := time.Now().Add(shutdownBudget)
+	for _, in := range d.instances {
+		if time.Now().After(deadline) {
+			d.log.Error("graceful stop ran out of time; removing VIPs only", "instance", in.name)
+			d.removeVIPs(in)
+			continue
+		}
+		d.handle(in, fsm.Shutdown())
+		d.stopTimers(in)
+	}
+	d.log.Info("stopped")
+}

@@ -1,0 +1,208 @@
+// Package fsm is the pure VRRP state machine of one virtual router instance
+// (RFC 3768 for VRRPv2, RFC 5798 / RFC 9568 for VRRPv3, with keepalived's
+// choices where the RFCs leave room).
+//
+// It does no I/O, starts no goroutines and reads no clock: events go in through
+// Machine.Handle, ordered actions come out, and time appears only as
+// time.Duration in ActArmTimer actions. The caller (internal/daemon) executes
+// the actions in order and feeds timer expiries back as TimerFired events with
+// the generation the timer was armed with; expiries of a timer that was since
+// re-armed or stopped are ignored.
+package fsm
+
+import (
+	"net/netip"
+	"time"
+)
+
+// State is the VRRP state of an instance.
+type State uint8
+
+// States (RFC 5798 section 6.4 plus keepalived's FAULT).
+const (
+	Initialize State = iota
+	Backup
+	Master
+	Fault
+)
+
+// String returns keepalived's word for the state.
+func (s State) String() string {
+	switch s {
+	case Initialize:
+		return "INIT"
+	case Backup:
+		return "BACKUP"
+	case Master:
+		return "MASTER"
+	case Fault:
+		return "FAULT"
+	}
+	return "UNKNOWN"
+}
+
+// TimerKind names one of the instance's timers.
+type TimerKind uint8
+
+// Timers. The daemon keeps at most one pending expiry per kind.
+const (
+	TimerAdvert       TimerKind = iota // Adver_Timer (Master)
+	TimerMasterDown                    // Master_Down_Timer (Backup)
+	TimerPreemptDelay                  // keepalived preempt_delay hold-off after startup
+	numTimers
+)
+
+func (t TimerKind) String() string {
+	switch t {
+	case TimerAdvert:
+		return "advert"
+	case TimerMasterDown:
+		return "master-down"
+	case TimerPreemptDelay:
+		return "preempt-delay"
+	}
+	return "unknown-timer"
+}
+
+// Config is what the state machine needs of an instance's configuration.
+type Config struct {
+	Version      uint8         // 2 or 3; anything but 3 is treated as 2 (keepalived's default)
+	Priority     uint8         // configured base priority 1..255 (255 = address owner); 0 is treated as 1
+	AdverInt     time.Duration // configured advertisement interval (v2: whole seconds, v3: centiseconds)
+	Preempt      bool          // false = keepalived nopreempt
+	PreemptDelay time.Duration // keepalived preempt_delay (0 = none)
+	PrimaryAddr  netip.Addr    // our source address, used in the equal-priority tie-break
+	WantMaster   bool          // keepalived "state MASTER" (see Machine.Handle for what it changes)
+}
+
+// EventKind says what happened.
+type EventKind uint8
+
+// Events.
+const (
+	EvStartup EventKind = iota
+	EvShutdown
+	EvAdvert
+	EvTimer
+	EvPriority
+	EvFaultSet
+	EvFaultClear
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case EvStartup:
+		return "startup"
+	case EvShutdown:
+		return "shutdown"
+	case EvAdvert:
+		return "advert"
+	case EvTimer:
+		return "timer"
+	case EvPriority:
+		return "priority"
+	case EvFaultSet:
+		return "fault-set"
+	case EvFaultClear:
+		return "fault-clear"
+	}
+	return "unknown-event"
+}
+
+// Event is one input to the machine. Only the fields of its Kind are used.
+type Event struct {
+	Kind EventKind
+
+	// EvAdvert: decoded advert fields and the sender's (primary) address.
+	// AdverInt is ignored for VRRPv2 (the codec drops v2 interval mismatches).
+	Priority uint8
+	AdverInt time.Duration
+	Src      netip.Addr
+
+	// EvTimer: which timer fired, with the generation it was armed with.
+	Timer TimerKind
+	Gen   uint64
+
+	// EvPriority: sum of tracking weights; effective = clamp(base+Delta).
+	Delta int
+
+	// EvPriority / EvFaultSet / EvFaultClear: why; travels into StateChanged.Reason.
+	Reason string
+}
+
+// Startup starts the instance (Initialize -> Backup or Master or Fault).
+func Startup() Event { return Event{Kind: EvStartup} }
+
+// Shutdown stops the instance (-> Initialize; a Master resigns with priority 0).
+func Shutdown() Event { return Event{Kind: EvShutdown} }
+
+// Advert is a validated advertisement received from src.
+func Advert(prio uint8, interval time.Duration, src netip.Addr) Event {
+	return Event{Kind: EvAdvert, Priority: prio, AdverInt: interval, Src: src}
+}
+
+// TimerFired reports the expiry of timer t armed with generation gen.
+func TimerFired(t TimerKind, gen uint64) Event { return Event{Kind: EvTimer, Timer: t, Gen: gen} }
+
+// PriorityDelta sets the sum of tracking weights (not an increment).
+func PriorityDelta(delta int, reason string) Event {
+	return Event{Kind: EvPriority, Delta: delta, Reason: reason}
+}
+
+// FaultSet puts the instance into FAULT (level-triggered: the caller aggregates
+// its fault sources and sends FaultSet/FaultCleared on the edges).
+func FaultSet(reason string) Event { return Event{Kind: EvFaultSet, Reason: reason} }
+
+// FaultCleared takes the instance out of FAULT.
+func FaultCleared(reason string) Event { return Event{Kind: EvFaultClear, Reason: reason} }
+
+// ActionKind says what the caller must do.
+type ActionKind uint8
+
+// Actions.
+const (
+	ActSendAdvert   ActionKind = iota // send an advert with Action.Priority
+	ActAddVIPs                        // install the virtual addresses
+	ActRemoveVIPs                     // remove the virtual addresses
+	ActAnnounce                       // gratuitous ARP / unsolicited NA burst
+	ActArmTimer                       // (re-)arm Timer to fire After from now with Gen; replaces a pending one
+	ActStopTimer                      // cancel Timer (its pending Gen is in Gen)
+	ActStateChanged                   // From -> To because of Reason
+)
+
+func (k ActionKind) String() string {
+	switch k {
+	case ActSendAdvert:
+		return "send-advert"
+	case ActAddVIPs:
+		return "add-vips"
+	case ActRemoveVIPs:
+		return "remove-vips"
+	case ActAnnounce:
+		return "announce"
+	case ActArmTimer:
+		return "arm-timer"
+	case ActStopTimer:
+		return "stop-timer"
+	case ActStateChanged:
+		return "state-changed"
+	}
+	return "unknown-action"
+}
+
+// Action is one output of the machine, to be executed in order.
+type Action struct {
+	Kind ActionKind
+
+	// ActSendAdvert: priority to put in the advert.
+	Priority uint8
+
+	// ActArmTimer (re-arming replaces) / ActStopTimer.
+	Timer TimerKind
+	After time.Duration
+	Gen   uint64
+
+	// ActStateChanged.
+	From, To State
+	Reason   string
+}

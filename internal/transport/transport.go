@@ -1,0 +1,82 @@
+// Package transport moves VRRP messages (the IP payload, protocol 112) between
+// govrrp instances and the network.
+//
+// One raw socket serves every instance on an interface+family (Pool); a Mux
+// hands each received message to the instance owning its VRID (byte 1 of every
+// VRRP message). The package never parses or checksums VRRP: a message with a
+// bad checksum is delivered like any other so the caller can count it.
+//
+// Segment is an in-memory link for tests that need no root.
+package transport
+
+import (
+	"errors"
+	"net/netip"
+	"time"
+)
+
+// Well-known VRRP destinations (RFC 9568 section 5.1.1.2 and 5.1.2.2).
+var (
+	GroupV4 = netip.MustParseAddr("224.0.0.18")
+	GroupV6 = netip.MustParseAddr("ff02::12")
+)
+
+// Protocol is the IP protocol number of VRRP.
+const Protocol = 112
+
+// MaxMessage is the largest VRRP message we read: the largest IPv6 payload
+// without jumbograms. A Mux allocates one buffer of this size.
+const MaxMessage = 65535
+
+var (
+	// ErrClosed is returned by operations on a closed Conn or Segment Conn.
+	ErrClosed = errors.New("transport: use of closed connection")
+	// ErrNotImplemented is returned on platforms without raw VRRP sockets.
+	ErrNotImplemented = errors.New("transport: not implemented on this platform")
+	// ErrVRIDTaken is returned by Mux.Register for a VRID that has a handler.
+	ErrVRIDTaken = errors.New("transport: vrid already registered")
+)
+
+// Meta describes how one message arrived.
+type Meta struct {
+	Src, Dst netip.Addr // without zone; Ifindex identifies the link
+	TTL      int        // IPv4 TTL or IPv6 hop limit from the control message; -1 unknown
+	Ifindex  int        // receiving interface; 0 unknown
+}
+
+// Conn sends and receives VRRP messages on one interface and one family.
+type Conn interface {
+	// ReadFrom reads one VRRP message (IP payload only) into b.
+	ReadFrom(b []byte) (n int, m Meta, err error)
+	// WriteTo sends b with TTL/hop limit 255 from src (which must be an
+	// address of this host) to dst out of the bound interface.
+	WriteTo(b []byte, src, dst netip.Addr) error
+	Close() error
+}
+
+// Config selects the socket for Listen and Pool.Acquire.
+type Config struct {
+	Interface string
+	IPv6      bool
+	Multicast bool // join 224.0.0.18 / ff02::12 on Interface (unicast-only instances need not)
+}
+
+// Group returns the VRRP multicast group of the configured family.
+func (c Config) Group() netip.Addr {
+	if c.IPv6 {
+		return GroupV6
+	}
+	return GroupV4
+}
+
+// MulticastJoiner is implemented by Conns that can join the VRRP group after
+// they were opened; Pool uses it when a unicast socket gains a multicast user.
+type MulticastJoiner interface {
+	JoinMulticast() error
+}
+
+// ReadDeadliner is implemented by Conns whose ReadFrom can be interrupted
+// without closing them; Mux.Run uses it to stop on context cancellation.
+type ReadDeadliner interface {
+	SetReadDeadline(t time.Time) error
+}

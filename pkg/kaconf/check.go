@@ -1,0 +1,91 @@
+package kaconf
+
+import "net/netip"
+
+// Whole-configuration checks that need derived values (families, versions).
+
+func check(c *ctx, cfg *Config) {
+	for _, in := range cfg.Instances {
+		checkInstance(c, in)
+	}
+	checkDuplicateVRIDs(c, cfg.Instances)
+}
+
+func checkInstance(c *ctx, in *Instance) {
+	if in.VRID == 0 && !c.isSet(in, "virtual_router_id") {
+		c.errf(in.Pos, "(%s) virtual_router_id must be set", in.Name)
+	}
+	if in.Interface == "" && len(in.UnicastPeers) == 0 {
+		c.errf(in.Pos, "(%s) interface must be set (it may only be omitted with unicast_peer)", in.Name)
+	}
+	if len(in.VIPs) == 0 && !in.NoVirtualIPAddress {
+		c.warnf(in.Pos, "(%s) no virtual_ipaddress; at least one is recommended", in.Name)
+	}
+	is4 := in.Family == 4
+	// keepalived ignores such VIPs/peers with a message; govrrp refuses the
+	// file, since a silently dropped VIP is an outage waiting to happen.
+	for _, v := range in.VIPs {
+		if v.Prefix.Addr().Is4() != is4 {
+			c.errf(v.Pos, "(%s) virtual_ipaddress %s: all VIPs of an instance must be IPv%d (use virtual_ipaddress_excluded for the other family)", in.Name, v.Prefix, in.Family)
+		}
+	}
+	for _, p := range in.UnicastPeers {
+		if p.Addr.Is4() != is4 {
+			c.errf(p.Pos, "(%s) unicast_peer %s is not IPv%d like the instance", in.Name, p.Addr, in.Family)
+		}
+	}
+	checkFamily(c, in, "unicast_src_ip", in.UnicastSrcIP, is4)
+	checkFamily(c, in, "mcast_src_ip", in.McastSrcIP, is4)
+	if in.McastDstIP.IsValid() && (in.McastDstIP.Is4() != is4 || !in.McastDstIP.IsMulticast()) {
+		c.errf(in.Pos, "(%s) mcast_dst_ip %s is not an IPv%d multicast address", in.Name, in.McastDstIP, in.Family)
+	}
+	if in.AuthType == "PASS" && in.AuthPassRaw == "" {
+		c.errf(in.Pos, "(%s) auth_type PASS needs auth_pass", in.Name)
+	}
+}
+
+func checkFamily(c *ctx, in *Instance, kw string, a netip.Addr, is4 bool) {
+	if a.IsValid() && a.Is4() != is4 {
+		c.errf(in.Pos, "(%s) %s %s is not of the instance's family (IPv%d)", in.Name, kw, a, in.Family)
+	}
+}
+
+// checkDuplicateVRIDs: two instances cannot share a VRID on one interface and
+// family and advert channel. Unicast instances conflict only when their peer
+// sets overlap; a different mcast_dst_ip is a different channel (keepalived).
+func checkDuplicateVRIDs(c *ctx, ins []*Instance) {
+	for i, b := range ins {
+		if b.VRID == 0 {
+			continue
+		}
+		for _, a := range ins[:i] {
+			if a.VRID != b.VRID || a.Interface != b.Interface || a.Family != b.Family {
+				continue
+			}
+			if a.McastDstIP != b.McastDstIP {
+				continue
+			}
+			if (len(a.UnicastPeers) > 0 || len(b.UnicastPeers) > 0) && !peersOverlap(a, b) {
+				continue
+			}
+			c.errf(b.Pos, "(%s) virtual_router_id %d already used on %s for IPv%d by %s (%s)", b.Name, b.VRID, b.Interface, b.Family, a.Name, a.Pos)
+			break
+		}
+	}
+}
+
+func peersOverlap(a, b *Instance) bool {
+	if len(a.UnicastPeers) == 0 || len(b.UnicastPeers) == 0 {
+		return false // one multicast, one unicast: different channels
+	}
+	seen := map[netip.Addr]bool{}
+	for _, p := range a.UnicastPeers {
+		seen[p.Addr] = true
+	}
+	for _, p := range b.UnicastPeers {
+		if seen[p.Addr] {
+			return true
+		}
+	}
+	return false
+}

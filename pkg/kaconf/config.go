@@ -1,0 +1,254 @@
+package kaconf
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Config is the typed VRRP side of a keepalived.conf, after keepalived 2.2.7's
+// defaults and derivations (see derive.go) have been applied.
+type Config struct {
+	Global         GlobalDefs
+	Instances      []*Instance
+	Scripts        map[string]*Script
+	TrackFiles     map[string]*TrackFile
+	TrackProcesses map[string]*TrackProcess
+	SyncGroups     []*SyncGroup
+	// StaticIPAddresses, StaticRoutes and StaticRules are kept as raw lines:
+	// parsed for syntax only, not yet acted on.
+	StaticIPAddresses []VIP
+	StaticRoutes      []Raw
+	StaticRules       []Raw
+	// Skipped lists the top-level blocks that are recognised but not read
+	// (LVS, checkers, BFD, ...), in file order.
+	Skipped []Raw
+}
+
+// Raw is a configuration line kept as words with its position, for keywords
+// that are recognised but not modelled.
+type Raw struct {
+	Words []string
+	Pos   Pos
+}
+
+// GlobalDefs holds the VRRP-relevant global_defs keywords. Fields whose
+// keyword was not given hold keepalived's default.
+type GlobalDefs struct {
+	RouterID    string
+	VRRPVersion uint8 // default 2
+
+	GarpMasterRepeat        int           // default 5
+	GarpMasterDelay         time.Duration // default 5s
+	GarpMasterRefresh       time.Duration // default 0 (off)
+	GarpMasterRefreshRepeat int           // default 1
+	GarpLowerPrioRepeat     int           // default: GarpMasterRepeat
+	GarpLowerPrioDelay      time.Duration // default: GarpMasterDelay
+	GarpInterval            time.Duration
+	GnaInterval             time.Duration
+	MinGarp                 bool
+	DownTimerAdverts        int // default 3
+	LowerPrioNoAdvert       bool
+	HigherPrioSendAdvert    bool
+
+	McastGroup4 netip.Addr // default 224.0.0.18
+	McastGroup6 netip.Addr // default ff02::12
+	Strict      bool       // vrrp_strict
+	CheckUnicastSrc bool
+	SkipCheckAdvAddr bool
+
+	NotificationEmail     []string
+	NotificationEmailFrom string
+	SMTPServer            string
+	SMTPHeloName          string
+	SMTPConnectTimeout    time.Duration
+	SMTPAlert             *bool
+	SMTPAlertVRRP         *bool
+
+	EnableScriptSecurity bool
+	ScriptUser           string
+	ScriptGroup          string
+	NotifyFifo           string
+	NotifyFifoScript     string
+	VRRPNotifyFifo       string
+	VRRPNotifyFifoScript string
+	VRRPNotifyPriorityChanges bool
+
+	DynamicInterfaces bool
+	DefaultInterface  string // default eth0
+	VRRPStartupDelay  time.Duration
+	VmacPrefix        string
+
+	// Other holds every other recognised global_defs line (process tuning,
+	// SNMP, DBus, LVS, firewall ...), parsed only.
+	Other []Raw
+}
+
+// Instance is one vrrp_instance.
+type Instance struct {
+	Name string
+	Pos  Pos
+
+	State     string // "MASTER" | "BACKUP" as written; default BACKUP
+	Interface string
+	VRID      uint8
+	// Priority is the configured priority. keepalived 2.2.7 (checked with
+	// `keepalived -d`): omitted with state MASTER → 255 (address owner),
+	// omitted otherwise → 100.
+	Priority    uint8
+	PrioritySet bool
+	// AdverInt: v2 rounded to whole seconds (minimum 1 s); v3 rounded to
+	// centiseconds. Default 1 s.
+	AdverInt time.Duration
+	Version  uint8 // 2|3: instance "version", else global vrrp_version; IPv6 forces 3
+	Family   uint8 // 4|6, from the VIPs / unicast addresses
+
+	AuthType    string  // "" | "PASS" | "AH"
+	AuthPass    [8]byte // zero padded, truncated to 8 (as keepalived)
+	AuthPassRaw string
+
+	VIPs         []VIP
+	ExcludedVIPs []VIP
+
+	Nopreempt    bool
+	PreemptDelay time.Duration
+
+	UnicastSrcIP        netip.Addr
+	UnicastPeers        []UnicastPeer
+	UnicastTTL          int
+	UnicastFaultNoPeer  bool
+	CheckUnicastSrc     bool
+	McastSrcIP          netip.Addr
+	McastDstIP          netip.Addr
+	TrackSrcIP          bool
+
+	GarpMasterRepeat        int
+	GarpMasterDelay         time.Duration
+	GarpMasterRefresh       time.Duration
+	GarpMasterRefreshRepeat int
+	GarpLowerPrioRepeat     int
+	GarpLowerPrioDelay      time.Duration
+	DownTimerAdverts        int
+	LowerPrioNoAdvert       bool
+	HigherPrioSendAdvert    bool
+
+	TrackScripts    []TrackRef
+	TrackInterfaces []TrackRef
+	TrackFiles      []TrackRef
+	TrackProcesses  []TrackRef
+	TrackBFDs       []TrackRef
+
+	Notify, NotifyMaster, NotifyBackup, NotifyFault, NotifyStop string
+	NotifyMasterRxLowerPri, NotifyDeleted                      string
+	NotifyPriorityChanges                                      bool
+	SmtpAlert                                                  bool
+
+	Accept             *bool // nil: not given (accept by default, unless strict)
+	StrictMode         bool
+	V3ChecksumAsV2     bool
+	UseVMAC            string // "" = no VMAC; the VMAC name, or "vrrp.<VRID>" when use_vmac has no name
+	VMACAddr           string
+	VMACXmitBase       bool
+	DontTrackPrimary   bool
+	SkipCheckAdvAddr   bool
+	PromoteSecondaries bool
+	NoVirtualIPAddress bool
+
+	VirtualRoutes []Raw
+	VirtualRules  []Raw
+	// Other holds every other recognised line (ParsedOnly keywords that are
+	// not modelled above), raw.
+	Other []Raw
+}
+
+// VIP is one line of virtual_ipaddress, virtual_ipaddress_excluded or
+// static_ipaddress.
+type VIP struct {
+	Prefix    netip.Prefix // bare address → /32 or /128
+	Broadcast netip.Addr
+	Dev       string
+	Scope     string
+	Label     string
+	Peer      netip.Addr
+	NoDAD     bool
+	NoTrack   bool
+	Other     []string // other recognised options, raw (home, mngtmpaddr, ...)
+	Pos       Pos
+}
+
+// UnicastPeer is one unicast_peer entry. MinTTL/MaxTTL are -1 when not given.
+type UnicastPeer struct {
+	Addr   netip.Addr
+	MinTTL int
+	MaxTTL int
+	Pos    Pos
+}
+
+// TrackRef is an entry of a track_* block. Weight holds the effective weight
+// after derivation (the tracked object's default when WeightSet is false).
+type TrackRef struct {
+	Name      string
+	Weight    int
+	WeightSet bool
+	Reverse   bool
+	Pos       Pos
+}
+
+// Script is a vrrp_script.
+type Script struct {
+	Name     string
+	Pos      Pos
+	Script   string
+	Interval time.Duration // default 1s
+	Timeout  time.Duration // default: Interval
+	Weight   int
+	Reverse  bool
+	Rise     int // default 1
+	Fall     int // default 1
+	User     string
+	Group    string
+	InitFail bool
+}
+
+// TrackFile is a track_file (vrrp_track_file) block.
+type TrackFile struct {
+	Name      string
+	Pos       Pos
+	File      string
+	Weight    int // default 1
+	Reverse   bool
+	InitFile  bool
+	InitValue int
+	Overwrite bool
+}
+
+// TrackProcess is a vrrp_track_process block.
+type TrackProcess struct {
+	Name           string
+	Pos            Pos
+	Process        []string
+	ParamMatch     string
+	Weight         int // default 1
+	Reverse        bool
+	Quorum         int // default 1
+	QuorumMax      int // -1: none
+	ForkDelay      time.Duration
+	TerminateDelay time.Duration
+	FullCommand    bool
+}
+
+// SyncGroup is a vrrp_sync_group.
+type SyncGroup struct {
+	Name      string
+	Pos       Pos
+	Group     []string
+	GroupPos  []Pos
+	TrackScripts    []TrackRef
+	TrackInterfaces []TrackRef
+	TrackFiles      []TrackRef
+	TrackProcesses  []TrackRef
+	Notify, NotifyMaster, NotifyBackup, NotifyFault, NotifyStop string
+	SmtpAlert                bool
+	GlobalTracking           bool
+	SyncGroupTrackingWeight  bool
+	NotifyPriorityChanges    bool
+}

@@ -1,0 +1,229 @@
+package kaconf
+
+import (
+	"net/netip"
+	"strconv"
+	"time"
+)
+
+// global_defs keywords. Only router_id and vrrp_version are acted on; the
+// rest are parsed (VRRP-relevant ones into fields, others kept raw).
+
+type kwG = keyword[*GlobalDefs]
+
+func globalSink(g *GlobalDefs, r Raw) { g.Other = append(g.Other, r) }
+
+// gOther is a recognised global keyword kept raw.
+func gOther(name, args string, min, max int, doc string) kwG {
+	return kwG{name: name, args: args, min: min, max: max, status: ParsedOnly, doc: doc}
+}
+
+func gInt(name string, lo, hi int64, doc string, set func(*GlobalDefs, int)) kwG {
+	return kwG{name: name, args: "<" + itoa(lo) + ".." + itoa(hi) + ">", min: 1, max: 1, status: ParsedOnly, doc: doc,
+		fn: func(c *ctx, n *Node, g *GlobalDefs) {
+			if v, ok := c.intArg(n, 0, lo, hi); ok {
+				set(g, int(v))
+				c.markSet(g, n.Keyword.Text)
+			}
+		}}
+}
+
+func gSecs(name string, lo, hi float64, doc string, set func(*GlobalDefs, time.Duration)) kwG {
+	return kwG{name: name, args: "SECONDS", min: 1, max: 1, status: ParsedOnly, doc: doc,
+		fn: func(c *ctx, n *Node, g *GlobalDefs) {
+			if v, ok := c.secondsArg(n, 0, lo, hi); ok {
+				set(g, v)
+				c.markSet(g, n.Keyword.Text)
+			}
+		}}
+}
+
+func gBool(name, doc string, set func(*GlobalDefs, bool)) kwG {
+	return kwG{name: name, args: "[BOOL]", max: 1, status: ParsedOnly, doc: doc,
+		fn: func(c *ctx, n *Node, g *GlobalDefs) {
+			if v, ok := c.boolArg(n, 0); ok {
+				set(g, v)
+			}
+		}}
+}
+
+func gStr(name, doc string, set func(*GlobalDefs, string)) kwG {
+	return kwG{name: name, args: "STRING", min: 1, max: 1, status: ParsedOnly, doc: doc,
+		fn: func(c *ctx, n *Node, g *GlobalDefs) { set(g, n.Args[0].Text) }}
+}
+
+// gScript is "PATH [user [group]]": the path is kept, user/group not modelled.
+func gScript(name, doc string, set func(*GlobalDefs, string)) kwG {
+	return kwG{name: name, args: "PATH [USER [GROUP]]", min: 1, max: 3, status: ParsedOnly, doc: doc,
+		fn: func(c *ctx, n *Node, g *GlobalDefs) { set(g, n.Args[0].Text) }}
+}
+
+var globalTable = newTable("global_defs", globalSink, []kwG{
+	{name: "router_id", args: "STRING", min: 1, max: 1, status: Supported, doc: "name of this router in logs and notifications",
+		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.RouterID = n.Args[0].Text }},
+	{name: "vrrp_version", args: "<2|3>", min: 1, max: 1, status: Supported, doc: "default VRRP version (default 2; IPv6 instances use 3)",
+		fn: func(c *ctx, n *Node, g *GlobalDefs) {
+			if v, ok := c.intArg(n, 0, 2, 3); ok {
+				g.VRRPVersion = uint8(v)
+			}
+		}},
+	gInt("vrrp_garp_master_repeat", 0, 255, "GARPs per burst on becoming master (default 5)", func(g *GlobalDefs, v int) { g.GarpMasterRepeat = v }),
+	gSecs("vrrp_garp_master_delay", 0, 255, "delay of the second GARP burst (default 5 s, 0 = none)", func(g *GlobalDefs, v time.Duration) { g.GarpMasterDelay = v }),
+	gSecs("vrrp_garp_master_refresh", 0, 1e9, "periodic GARP refresh while master (default 0 = off)", func(g *GlobalDefs, v time.Duration) { g.GarpMasterRefresh = v }),
+	gInt("vrrp_garp_master_refresh_repeat", 1, 255, "GARPs per refresh (default 1)", func(g *GlobalDefs, v int) { g.GarpMasterRefreshRepeat = v }),
+	gInt("vrrp_garp_lower_prio_repeat", 0, 255, "GARPs after a lower-priority advert (default: vrrp_garp_master_repeat)", func(g *GlobalDefs, v int) { g.GarpLowerPrioRepeat = v }),
+	gSecs("vrrp_garp_lower_prio_delay", 0, 255, "delay for that burst (default: vrrp_garp_master_delay)", func(g *GlobalDefs, v time.Duration) { g.GarpLowerPrioDelay = v }),
+	gSecs("vrrp_garp_interval", 0, 1, "delay between GARPs on an interface", func(g *GlobalDefs, v time.Duration) { g.GarpInterval = v }),
+	gSecs("vrrp_gna_interval", 0, 1, "delay between unsolicited NAs on an interface", func(g *GlobalDefs, v time.Duration) { g.GnaInterval = v }),
+	gBool("vrrp_min_garp", "one GARP, no second burst", func(g *GlobalDefs, v bool) { g.MinGarp = v }),
+	gOther("vrrp_garp_extra_if", "[all] SECS", 1, 2, "periodic GARP on other interfaces"),
+	gOther("vrrp_garp_extra_if_vmac", "[all] SECS", 1, 2, "periodic GARP on VMACs"),
+	gInt("vrrp_down_timer_adverts", 1, 100, "adverts before master down (default 3)", func(g *GlobalDefs, v int) { g.DownTimerAdverts = v }),
+	gBool("vrrp_lower_prio_no_advert", "no advert after a lower-priority advert", func(g *GlobalDefs, v bool) { g.LowerPrioNoAdvert = v }),
+	gBool("vrrp_higher_prio_send_advert", "advert before yielding to a higher priority", func(g *GlobalDefs, v bool) { g.HigherPrioSendAdvert = v }),
+	{name: "vrrp_mcast_group4", args: "ADDR", min: 1, max: 1, status: ParsedOnly, doc: "IPv4 advert group (default 224.0.0.18)",
+		fn: func(c *ctx, n *Node, g *GlobalDefs) {
+			if a, ok := c.addrArg(n, 0); ok && c.wantMcast(n, a, true) {
+				g.McastGroup4 = a
+			}
+		}},
+	{name: "vrrp_mcast_group6", args: "ADDR", min: 1, max: 1, status: ParsedOnly, doc: "IPv6 advert group (default ff02::12)",
+		fn: func(c *ctx, n *Node, g *GlobalDefs) {
+			if a, ok := c.addrArg(n, 0); ok && c.wantMcast(n, a, false) {
+				g.McastGroup6 = a
+			}
+		}},
+	{name: "vrrp_strict", status: ParsedOnly, doc: "strict RFC compliance checks",
+		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.Strict = true }},
+	{name: "vrrp_check_unicast_src", status: ParsedOnly, doc: "accept unicast adverts only from peers",
+		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.CheckUnicastSrc = true }},
+	{name: "vrrp_skip_check_adv_addr", status: ParsedOnly, doc: "skip VIP list check for the same master",
+		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.SkipCheckAdvAddr = true }},
+	{name: "notification_email", args: "{ ADDR ... }", block: true, status: ParsedOnly, doc: "mail recipients",
+		fn: func(c *ctx, n *Node, g *GlobalDefs) {
+			for _, ch := range n.Children {
+				g.NotificationEmail = append(g.NotificationEmail, words(ch)...)
+			}
+		}},
+	gStr("notification_email_from", "mail sender", func(g *GlobalDefs, v string) { g.NotificationEmailFrom = v }),
+	{name: "smtp_server", args: "HOST [PORT]", min: 1, max: 2, status: ParsedOnly, doc: "SMTP server",
+		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.SMTPServer = n.Args[0].Text }},
+	gStr("smtp_helo_name", "HELO name", func(g *GlobalDefs, v string) { g.SMTPHeloName = v }),
+	gSecs("smtp_connect_timeout", 0, 1e6, "SMTP connect timeout", func(g *GlobalDefs, v time.Duration) { g.SMTPConnectTimeout = v }),
+	gBool("smtp_alert", "default smtp_alert", func(g *GlobalDefs, v bool) { g.SMTPAlert = &v }),
+	gBool("smtp_alert_vrrp", "default smtp_alert for VRRP", func(g *GlobalDefs, v bool) { g.SMTPAlertVRRP = &v }),
+	gOther("smtp_alert_checker", "[BOOL]", 0, 1, "checker mail (LVS)"),
+	gOther("no_email_faults", "", 0, 0, "no mail on FAULT"),
+	{name: "enable_script_security", status: ParsedOnly, doc: "refuse scripts in non-root-writable paths",
+		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.EnableScriptSecurity = true }},
+	{name: "script_user", args: "USER [GROUP]", min: 1, max: 2, status: ParsedOnly, doc: "default user for scripts",
+		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.ScriptUser, g.ScriptGroup = n.Args[0].Text, argText(n, 1) }},
+	gScript("notify_fifo", "FIFO for all notify events", func(g *GlobalDefs, v string) { g.NotifyFifo = v }),
+	gScript("notify_fifo_script", "script reading notify_fifo", func(g *GlobalDefs, v string) { g.NotifyFifoScript = v }),
+	gScript("vrrp_notify_fifo", "FIFO for VRRP notify events", func(g *GlobalDefs, v string) { g.VRRPNotifyFifo = v }),
+	gScript("vrrp_notify_fifo_script", "script reading vrrp_notify_fifo", func(g *GlobalDefs, v string) { g.VRRPNotifyFifoScript = v }),
+	gBool("vrrp_notify_priority_changes", "priority changes on notify FIFOs", func(g *GlobalDefs, v bool) { g.VRRPNotifyPriorityChanges = v }),
+	{name: "dynamic_interfaces", args: "[allow_if_changes]", max: 1, status: ParsedOnly, doc: "allow interfaces missing at start",
+		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.DynamicInterfaces = true }},
+	gStr("default_interface", "interface for static addresses (default eth0)", func(g *GlobalDefs, v string) { g.DefaultInterface = v }),
+	gSecs("vrrp_startup_delay", 0, 3600, "delay before instances start", func(g *GlobalDefs, v time.Duration) { g.VRRPStartupDelay = v }),
+	gStr("vmac_prefix", "prefix of generated VMAC names (default vrrp)", func(g *GlobalDefs, v string) { g.VmacPrefix = v }),
+	gOther("vmac_addr_prefix", "STRING", 1, 1, "prefix of VMACs for VIPs on other interfaces"),
+	gOther("tmp_config_directory", "DIR", 1, 1, "config copy location"),
+	gOther("config_save_dir", "DIR", 1, 1, "save configs on reload"),
+	gOther("process_names", "", 0, 0, "default process names"),
+	gOther("process_name", "NAME", 1, 1, "parent process name"),
+	gOther("vrrp_process_name", "NAME", 1, 1, "VRRP process name"),
+	gOther("checker_process_name", "NAME", 1, 1, "checker process name"),
+	gOther("bfd_process_name", "NAME", 1, 1, "BFD process name"),
+	gOther("startup_script", "PATH [USER [GROUP]]", 1, 3, "script at start"),
+	gOther("startup_script_timeout", "<1..1000>", 1, 1, "its timeout"),
+	gOther("shutdown_script", "PATH [USER [GROUP]]", 1, 3, "script at stop"),
+	gOther("shutdown_script_timeout", "<1..1000>", 1, 1, "its timeout"),
+	gOther("checker_log_all_failures", "[BOOL]", 0, 1, "checker logging (LVS)"),
+	gOther("lvs_sync_daemon", "IF [inst] NAME ...", 1, -1, "IPVS sync daemon (LVS)"),
+	gOther("lvs_timeouts", "[tcp S] [tcpfin S] [udp S]", 1, -1, "IPVS timeouts (LVS)"),
+	gOther("lvs_flush", "", 0, 0, "flush IPVS at start (LVS)"),
+	gOther("lvs_flush_on_stop", "[VS]", 0, 1, "flush IPVS at stop (LVS)"),
+	gOther("lvs_notify_fifo", "FIFO [USER [GROUP]]", 1, 3, "checker FIFO (LVS)"),
+	gOther("lvs_notify_fifo_script", "PATH [USER [GROUP]]", 1, 3, "checker FIFO script (LVS)"),
+	gOther("nftables", "[TABLE]", 0, 1, "firewall for no_accept via nftables"),
+	gOther("nftables_priority", "PRIO", 1, 1, "nftables chain priority"),
+	gOther("nftables_counters", "", 0, 0, "nftables counters"),
+	gOther("nftables_ifindex", "", 0, 0, "nftables sets by ifindex"),
+	gOther("nftables_ipvs", "[TABLE]", 0, 1, "nftables for IPVS (LVS)"),
+	gOther("nftables_ipvs_priority", "PRIO", 1, 1, "(LVS)"),
+	gOther("nftables_ipvs_start_fwmark", "N", 1, 1, "(LVS)"),
+	gOther("vrrp_iptables", "[IN [OUT]]", 0, 2, "firewall for no_accept via iptables"),
+	gOther("vrrp_ipsets", "[NAMES...]", 0, 5, "ipset names"),
+	gOther("disable_local_igmp", "", 0, 0, "no IGMP for 224.0.0.0/24"),
+	gOther("max_auto_priority", "[<-1..99>]", 0, 1, "realtime auto-priority cap"),
+	gOther("min_auto_priority_delay", "USECS", 1, 1, "auto-priority trigger"),
+	gOther("vrrp_priority", "<-20..19>", 1, 1, "nice of the VRRP process"),
+	gOther("checker_priority", "<-20..19>", 1, 1, "(LVS)"),
+	gOther("bfd_priority", "<-20..19>", 1, 1, "(BFD)"),
+	gOther("vrrp_no_swap", "", 0, 0, "mlock the VRRP process"),
+	gOther("checker_no_swap", "", 0, 0, "(LVS)"),
+	gOther("bfd_no_swap", "", 0, 0, "(BFD)"),
+	gOther("vrrp_cpu_affinity", "CPU...", 1, -1, "CPU set of the VRRP process"),
+	gOther("checker_cpu_affinity", "CPU...", 1, -1, "(LVS)"),
+	gOther("bfd_cpu_affinity", "CPU...", 1, -1, "(BFD)"),
+	gOther("vrrp_rt_priority", "<1..99>", 1, 1, "realtime priority of the VRRP process"),
+	gOther("checker_rt_priority", "<1..99>", 1, 1, "(LVS)"),
+	gOther("bfd_rt_priority", "<1..99>", 1, 1, "(BFD)"),
+	gOther("vrrp_rlimit_rttime", "USECS", 1, 1, "RLIMIT_RTTIME"),
+	gOther("checker_rlimit_rttime", "USECS", 1, 1, "(LVS)"),
+	gOther("bfd_rlimit_rttime", "USECS", 1, 1, "(BFD)"),
+	gOther("snmp_socket", "ADDR", 1, 1, "AgentX socket"),
+	gOther("enable_snmp_vrrp", "", 0, 0, "SNMP"),
+	gOther("enable_snmp_keepalived", "", 0, 0, "SNMP (deprecated name)"),
+	gOther("enable_snmp_checker", "", 0, 0, "SNMP (LVS)"),
+	gOther("enable_snmp_rfc", "", 0, 0, "SNMP RFC MIBs"),
+	gOther("enable_snmp_rfcv2", "", 0, 0, "SNMP RFC2787"),
+	gOther("enable_snmp_rfcv3", "", 0, 0, "SNMP RFC6527"),
+	gOther("enable_traps", "", 0, 0, "SNMP traps"),
+	gOther("enable_dbus", "", 0, 0, "DBus interface"),
+	gOther("dbus_service_name", "NAME", 1, 1, "DBus name"),
+	gOther("fifo_write_vrrp_states_on_reload", "", 0, 0, "states to FIFOs on reload"),
+	gOther("vrrp_netlink_cmd_rcv_bufs", "BYTES", 1, 1, "netlink buffer"),
+	gOther("vrrp_netlink_cmd_rcv_bufs_force", "[BOOL]", 0, 1, "netlink buffer"),
+	gOther("vrrp_netlink_monitor_rcv_bufs", "BYTES", 1, 1, "netlink buffer"),
+	gOther("vrrp_netlink_monitor_rcv_bufs_force", "[BOOL]", 0, 1, "netlink buffer"),
+	gOther("lvs_netlink_cmd_rcv_bufs", "BYTES", 1, 1, "(LVS)"),
+	gOther("lvs_netlink_cmd_rcv_bufs_force", "[BOOL]", 0, 1, "(LVS)"),
+	gOther("lvs_netlink_monitor_rcv_bufs", "BYTES", 1, 1, "(LVS)"),
+	gOther("lvs_netlink_monitor_rcv_bufs_force", "[BOOL]", 0, 1, "(LVS)"),
+	gOther("process_monitor_rcv_bufs", "BYTES", 1, 1, "process connector buffer"),
+	gOther("process_monitor_rcv_bufs_force", "[BOOL]", 0, 1, "process connector buffer"),
+	gOther("vrrp_rx_bufs_policy", "MTU|ADVERT|NUMBER", 1, 1, "socket receive buffer policy"),
+	gOther("vrrp_rx_bufs_multiplier", "N", 1, 1, "socket receive buffer multiplier"),
+	gOther("rs_init_notifies", "", 0, 0, "(LVS)"),
+	gOther("no_checker_emails", "", 0, 0, "(LVS)"),
+	gOther("umask", "NUMBER|BITS", 1, -1, "file creation mask"),
+	gOther("log_unknown_vrids", "", 0, 0, "log adverts of unknown VRIDs"),
+	gOther("random_seed", "N", 1, 1, "seed of ${_RANDOM}"),
+	gOther("reload_check_config", "[LOGFILE]", 0, 1, "check config before reload"),
+	gOther("include_check", "[OPTIONS]", 0, -1, "missing include handling"),
+	gOther("reload_time_file", "PATH", 1, 1, "scheduled reload"),
+	gOther("reload_repeat", "", 0, 0, "repeat scheduled reload"),
+	gOther("reload_file", "[PATH]", 0, 1, "reload-in-progress marker"),
+	gOther("data_use_instance", "[BOOL]", 0, 1, "instance name in .data files"),
+	gOther("linkbeat_use_polling", "", 0, 0, "poll link state"),
+	gOther("net_namespace", "NAME", 1, 1, "network namespace"),
+	gOther("net_namespace_ipvs", "[NAME]", 0, 1, "(LVS)"),
+	gOther("namespace_with_ipsets", "", 0, 0, "ipset names per namespace"),
+	gOther("instance", "NAME", 1, 1, "keepalived instance name"),
+	gOther("use_pid_dir", "", 0, 0, "pid files in /run/keepalived"),
+	gOther("vrrp_garp_lower_prio_no_advert", "[BOOL]", 0, 1, "old name of vrrp_lower_prio_no_advert"),
+})
+
+// wantMcast checks a multicast group address of the right family.
+func (c *ctx) wantMcast(n *Node, a netip.Addr, v4 bool) bool {
+	if a.Is4() != v4 || !a.IsMulticast() {
+		c.errf(n.Args[0].Pos, "%s: %s is not an IPv%s multicast address", n.Keyword.Text, a, map[bool]string{true: "4", false: "6"}[v4])
+		return false
+	}
+	return true
+}
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }

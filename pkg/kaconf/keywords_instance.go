@@ -1,0 +1,371 @@
+package kaconf
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// vrrp_instance keywords.
+
+type kwI = keyword[*Instance]
+
+func instanceSink(in *Instance, r Raw) { in.Other = append(in.Other, r) }
+
+func iOther(name, args string, min, max int, doc string) kwI {
+	return kwI{name: name, args: args, min: min, max: max, status: ParsedOnly, doc: doc}
+}
+
+func iFlag(name, doc string, set func(*Instance)) kwI {
+	return kwI{name: name, status: ParsedOnly, doc: doc, fn: func(c *ctx, n *Node, in *Instance) { set(in) }}
+}
+
+func iBool(name, doc string, set func(*Instance, bool)) kwI {
+	return kwI{name: name, args: "[BOOL]", max: 1, status: ParsedOnly, doc: doc,
+		fn: func(c *ctx, n *Node, in *Instance) {
+			if v, ok := c.boolArg(n, 0); ok {
+				set(in, v)
+				c.markSet(in, n.Keyword.Text)
+			}
+		}}
+}
+
+func iInt(name string, st Status, lo, hi int64, doc string, set func(*Instance, int)) kwI {
+	return kwI{name: name, args: "<" + itoa(lo) + ".." + itoa(hi) + ">", min: 1, max: 1, status: st, doc: doc,
+		fn: func(c *ctx, n *Node, in *Instance) {
+			if v, ok := c.intArg(n, 0, lo, hi); ok {
+				set(in, int(v))
+				c.markSet(in, n.Keyword.Text)
+			}
+		}}
+}
+
+func iSecs(name string, st Status, lo, hi float64, doc string, set func(*Instance, time.Duration)) kwI {
+	return kwI{name: name, args: "SECONDS", min: 1, max: 1, status: st, doc: doc,
+		fn: func(c *ctx, n *Node, in *Instance) {
+			if v, ok := c.secondsArg(n, 0, lo, hi); ok {
+				set(in, v)
+				c.markSet(in, n.Keyword.Text)
+			}
+		}}
+}
+
+// iScript is a notify script: "PATH|'QUOTED CMD' [USER [GROUP]]"; the command is kept.
+func iScript(name, doc string, set func(*Instance, string)) kwI {
+	return kwI{name: name, args: "CMD [USER [GROUP]]", min: 1, max: 3, status: ParsedOnly, doc: doc,
+		fn: func(c *ctx, n *Node, in *Instance) { set(in, n.Args[0].Text) }}
+}
+
+func iAddr(name string, st Status, doc string, set func(*Instance, netip.Addr)) kwI {
+	return kwI{name: name, args: "ADDR", min: 1, max: 1, status: st, doc: doc,
+		fn: func(c *ctx, n *Node, in *Instance) {
+			if a, ok := c.addrArg(n, 0); ok {
+				set(in, a)
+			}
+		}}
+}
+
+func iTrack(name string, lo, hi int64, doc string, list func(*Instance) *[]TrackRef) kwI {
+	return kwI{name: name, args: "{ NAME [weight <" + itoa(lo) + ".." + itoa(hi) + ">] [reverse] ... }", block: true, status: ParsedOnly, doc: doc,
+		fn: func(c *ctx, n *Node, in *Instance) { *list(in) = append(*list(in), c.trackRefs(n, lo, hi)...) }}
+}
+
+var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
+	{name: "state", args: "MASTER|BACKUP", min: 1, max: 1, status: Supported, doc: "initial state (default BACKUP)",
+		fn: func(c *ctx, n *Node, in *Instance) {
+			switch s := n.Args[0].Text; s {
+			case "MASTER", "BACKUP":
+				in.State = s
+			default:
+				c.errf(n.Args[0].Pos, "state: %q is not MASTER or BACKUP", s)
+			}
+		}},
+	{name: "interface", args: "IFNAME", min: 1, max: 1, status: Supported, doc: "interface adverts are sent on",
+		fn: func(c *ctx, n *Node, in *Instance) { in.Interface = n.Args[0].Text }},
+	iInt("virtual_router_id", Supported, 1, 255, "VRID, required", func(in *Instance, v int) { in.VRID = uint8(v) }),
+	iInt("priority", Supported, 1, 255, "priority (default 100; 255 with state MASTER when omitted)", func(in *Instance, v int) {
+		in.Priority, in.PrioritySet = uint8(v), true
+	}),
+	iSecs("advert_int", Supported, 0.01, 255, "advert interval, seconds (v2: whole seconds, v3: 10 ms units)", func(in *Instance, v time.Duration) { in.AdverInt = v }),
+	iInt("version", Supported, 2, 3, "VRRP version (default vrrp_version; IPv6 forces 3)", func(in *Instance, v int) { in.Version = uint8(v) }),
+	{name: "authentication", args: "{ auth_type PASS; auth_pass PW }", block: true, status: Supported, doc: "VRRPv2 simple password (AH: parsed only)",
+		fn: func(c *ctx, n *Node, in *Instance) { dispatch(c, authTable, n.Children, in) }},
+	{name: "virtual_ipaddress", args: "{ ADDR[/LEN] [brd A] [dev IF] [scope S] [label L] ... }", block: true, status: Supported, doc: "VIPs (one family per instance)",
+		fn: func(c *ctx, n *Node, in *Instance) { in.VIPs = append(in.VIPs, c.vipList(n)...) }},
+	{name: "virtual_ipaddress_excluded", args: "{ ADDR ... }", block: true, status: ParsedOnly, doc: "VIPs not sent in adverts (any family)",
+		fn: func(c *ctx, n *Node, in *Instance) { in.ExcludedVIPs = append(in.ExcludedVIPs, c.vipList(n)...) }},
+	{name: "nopreempt", status: Supported, doc: "do not preempt a lower-priority master (cleared for state MASTER / priority 255)",
+		fn: func(c *ctx, n *Node, in *Instance) { in.Nopreempt = true }},
+	iFlag("preempt", "default; for compatibility", func(in *Instance) { in.Nopreempt = false }),
+	iSecs("preempt_delay", Supported, 0, 1000, "delay before preempting (reset with nopreempt)", func(in *Instance, v time.Duration) { in.PreemptDelay = v }),
+	iAddr("unicast_src_ip", Supported, "source address of unicast adverts", func(in *Instance, a netip.Addr) { in.UnicastSrcIP = a }),
+	{name: "unicast_peer", args: "{ ADDR [min_ttl N] [max_ttl N] ... }", block: true, status: Supported, doc: "send adverts by unicast to these peers",
+		fn: func(c *ctx, n *Node, in *Instance) { in.UnicastPeers = append(in.UnicastPeers, c.peers(n)...) }},
+	iAddr("mcast_src_ip", Supported, "source address of multicast adverts", func(in *Instance, a netip.Addr) { in.McastSrcIP = a }),
+	iAddr("mcast_dst_ip", ParsedOnly, "alternative advert multicast group", func(in *Instance, a netip.Addr) { in.McastDstIP = a }),
+	iInt("garp_master_repeat", Supported, 0, 255, "GARPs per burst on becoming master (default global, 5)", func(in *Instance, v int) { in.GarpMasterRepeat = v }),
+	iSecs("garp_master_delay", Supported, 0, 255, "delay of the second burst (default global, 5 s)", func(in *Instance, v time.Duration) { in.GarpMasterDelay = v }),
+	iSecs("garp_master_refresh", Supported, 0, 1e9, "GARP refresh while master (default global, 0 = off)", func(in *Instance, v time.Duration) { in.GarpMasterRefresh = v }),
+	iInt("garp_master_refresh_repeat", ParsedOnly, 1, 255, "GARPs per refresh (default global, 1)", func(in *Instance, v int) { in.GarpMasterRefreshRepeat = v }),
+	iInt("garp_lower_prio_repeat", ParsedOnly, 0, 255, "GARPs after a lower-priority advert", func(in *Instance, v int) { in.GarpLowerPrioRepeat = v }),
+	iSecs("garp_lower_prio_delay", ParsedOnly, 0, 255, "delay for that burst", func(in *Instance, v time.Duration) { in.GarpLowerPrioDelay = v }),
+	iOther("garp_extra_if", "[all] SECS", 1, 2, "periodic GARP on other interfaces"),
+	iOther("garp_extra_if_vmac", "[all] SECS", 1, 2, "periodic GARP on VMACs"),
+	iInt("down_timer_adverts", ParsedOnly, 1, 100, "adverts before master down (default 3)", func(in *Instance, v int) { in.DownTimerAdverts = v }),
+	iBool("lower_prio_no_advert", "no advert after a lower-priority advert", func(in *Instance, v bool) { in.LowerPrioNoAdvert = v }),
+	iBool("higher_prio_send_advert", "advert before yielding", func(in *Instance, v bool) { in.HigherPrioSendAdvert = v }),
+	iTrack("track_interface", -253, 253, "interfaces to track (weight 0: FAULT when down)", func(in *Instance) *[]TrackRef { return &in.TrackInterfaces }),
+	iTrack("track_script", -253, 253, "vrrp_scripts to track (weight defaults to the script's)", func(in *Instance) *[]TrackRef { return &in.TrackScripts }),
+	iTrack("track_file", -254, 254, "track_files to track (weight defaults to the file's)", func(in *Instance) *[]TrackRef { return &in.TrackFiles }),
+	iTrack("track_process", -254, 254, "vrrp_track_processes to track", func(in *Instance) *[]TrackRef { return &in.TrackProcesses }),
+	iTrack("track_bfd", -253, 253, "BFD instances to track (govrrp has no BFD)", func(in *Instance) *[]TrackRef { return &in.TrackBFDs }),
+	iScript("notify", "script for every transition", func(in *Instance, s string) { in.Notify = s }),
+	iScript("notify_master", "script on MASTER", func(in *Instance, s string) { in.NotifyMaster = s }),
+	iScript("notify_backup", "script on BACKUP", func(in *Instance, s string) { in.NotifyBackup = s }),
+	iScript("notify_fault", "script on FAULT", func(in *Instance, s string) { in.NotifyFault = s }),
+	iScript("notify_stop", "script on stop", func(in *Instance, s string) { in.NotifyStop = s }),
+	iScript("notify_master_rx_lower_pri", "script when master sees a lower priority", func(in *Instance, s string) { in.NotifyMasterRxLowerPri = s }),
+	{name: "notify_deleted", args: "[CMD [USER [GROUP]]]", max: 3, status: ParsedOnly, doc: "DELETED instead of FAULT on reload removal",
+		fn: func(c *ctx, n *Node, in *Instance) { in.NotifyDeleted = argText(n, 0) }},
+	iBool("notify_priority_changes", "priority changes on notify FIFOs", func(in *Instance, v bool) { in.NotifyPriorityChanges = v }),
+	iBool("smtp_alert", "mail on transitions", func(in *Instance, v bool) { in.SmtpAlert = v }),
+	iFlag("accept", "accept packets to VIPs when not owner (default)", func(in *Instance) { t := true; in.Accept = &t }),
+	iFlag("no_accept", "drop packets to VIPs when not owner", func(in *Instance) { f := false; in.Accept = &f }),
+	iBool("strict_mode", "strict RFC compliance (default vrrp_strict)", func(in *Instance, v bool) { in.StrictMode = v }),
+	iFlag("v3_checksum_as_v2", "v3 IPv4 checksum without pseudo-header (keepalived > 2.2)", func(in *Instance) { in.V3ChecksumAsV2 = true }),
+	{name: "use_vmac", args: "[IFNAME] [MAC]", max: 2, status: ParsedOnly, doc: "virtual MAC via macvlan",
+		fn: func(c *ctx, n *Node, in *Instance) {
+			in.UseVMAC = "-" // resolved to vrrp.<VRID> in derive
+			for _, a := range n.Args {
+				if strings.Count(a.Text, ":") >= 4 {
+					in.VMACAddr = a.Text
+				} else {
+					in.UseVMAC = a.Text
+				}
+			}
+		}},
+	iOther("use_vmac_addr", "", 0, 0, "VMACs for VIPs on other interfaces"),
+	iFlag("vmac_xmit_base", "send adverts on the base interface", func(in *Instance) { in.VMACXmitBase = true }),
+	iOther("use_ipvlan", "[IFNAME] [ADDR] [MODE]", 0, 3, "ipvlan instead of macvlan"),
+	iOther("native_ipv6", "", 0, 0, "deprecated: force IPv6"),
+	iFlag("dont_track_primary", "ignore faults of the instance interface", func(in *Instance) { in.DontTrackPrimary = true }),
+	iBool("skip_check_adv_addr", "skip VIP list check for the same master", func(in *Instance, v bool) { in.SkipCheckAdvAddr = v }),
+	iFlag("promote_secondaries", "set promote_secondaries on the interface", func(in *Instance) { in.PromoteSecondaries = true }),
+	iFlag("no_virtual_ipaddress", "allow an instance without VIPs (keepalived > 2.2)", func(in *Instance) { in.NoVirtualIPAddress = true }),
+	{name: "virtual_routes", args: "{ ROUTE ... }", block: true, status: ParsedOnly, doc: "routes moved with the VIPs, kept raw",
+		fn: func(c *ctx, n *Node, in *Instance) { in.VirtualRoutes = append(in.VirtualRoutes, rawChildren(n)...) }},
+	{name: "virtual_rules", args: "{ RULE ... }", block: true, status: ParsedOnly, doc: "rules moved with the VIPs, kept raw",
+		fn: func(c *ctx, n *Node, in *Instance) { in.VirtualRules = append(in.VirtualRules, rawChildren(n)...) }},
+	iFlag("track_src_ip", "FAULT when the source address disappears", func(in *Instance) { in.TrackSrcIP = true }),
+	iFlag("check_unicast_src", "accept unicast adverts only from peers", func(in *Instance) { in.CheckUnicastSrc = true }),
+	iFlag("unicast_fault_no_peer", "FAULT instead of multicast without peers", func(in *Instance) { in.UnicastFaultNoPeer = true }),
+	iInt("unicast_ttl", ParsedOnly, 0, 255, "TTL of unicast adverts", func(in *Instance, v int) { in.UnicastTTL = v }),
+	iOther("old_unicast_checksum", "[never]", 0, 1, "pre-1.3.6 v3 checksum"),
+	iOther("vrf", "IFNAME", 1, 1, "VRF for unicast without interface"),
+	iOther("debug", "<0..4>", 0, 1, "not implemented in keepalived either"),
+	iOther("kernel_rx_buf_size", "BYTES", 1, 1, "socket receive buffer"),
+	iOther("linkbeat_use_polling", "", 0, 0, "deprecated: poll link state"),
+	iOther("lvs_sync_daemon_interface", "IFNAME", 1, 1, "deprecated: LVS sync daemon"),
+	{name: "owner_ignore_adverts", args: "", status: Rejected, doc: "keepalived > 2.2 only"},
+})
+
+// authentication { } block.
+var authTable = newTable("authentication", func(*Instance, Raw) {}, []kwI{
+	{name: "auth_type", args: "PASS|AH", min: 1, max: 1, status: Supported, doc: "PASS supported; AH parsed only",
+		fn: func(c *ctx, n *Node, in *Instance) {
+			switch t := n.Args[0].Text; t {
+			case "PASS", "AH":
+				in.AuthType = t
+			default:
+				c.errf(n.Args[0].Pos, "auth_type: %q is not PASS or AH", t)
+			}
+		}},
+	{name: "auth_pass", args: "PASSWORD", min: 1, max: 1, status: Supported, doc: "password, truncated to 8 characters",
+		fn: func(c *ctx, n *Node, in *Instance) {
+			in.AuthPassRaw = n.Args[0].Text
+			if len(in.AuthPassRaw) > 8 {
+				c.warnf(n.Args[0].Pos, "auth_pass: truncated to 8 characters (as keepalived)")
+			}
+			in.AuthPass = [8]byte{}
+			copy(in.AuthPass[:], in.AuthPassRaw)
+		}},
+	{name: "auth_hmac", args: "...", max: -1, status: Rejected, doc: "keepalived > 2.2 only"},
+})
+
+// vipList reads the entries of a virtual_ipaddress-like block.
+func (c *ctx) vipList(n *Node) []VIP {
+	out := make([]VIP, 0, len(n.Children))
+	for _, ch := range n.Children {
+		if v, ok := c.parseVIP(ch, true); ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// parseVIP reads "ADDR[/LEN] [brd A] [dev IF] [scope S] [label L] ...".
+func (c *ctx) parseVIP(n *Node, vrrp bool) (VIP, bool) {
+	v := VIP{Pos: n.Pos()}
+	p, ok := c.prefixTok(n.Keyword)
+	if !ok {
+		return v, false
+	}
+	v.Prefix = p
+	args := n.Args
+	for i := 0; i < len(args); i++ {
+		opt := args[i].Text
+		val := func() (Token, bool) {
+			if i+1 >= len(args) {
+				c.errf(args[i].Pos, "%s: missing value", opt)
+				return Token{}, false
+			}
+			i++
+			return args[i], true
+		}
+		switch opt {
+		case "brd", "broadcast":
+			t, ok := val()
+			if !ok {
+				return v, false
+			}
+			if t.Text == "+" || t.Text == "-" {
+				v.Other = append(v.Other, opt, t.Text)
+				continue
+			}
+			a, ok := c.addrTok("brd", t)
+			if !ok {
+				return v, false
+			}
+			v.Broadcast = a
+		case "dev":
+			t, ok := val()
+			if !ok {
+				return v, false
+			}
+			v.Dev = t.Text
+		case "scope":
+			t, ok := val()
+			if !ok {
+				return v, false
+			}
+			switch t.Text {
+			case "site", "link", "host", "nowhere", "global":
+				v.Scope = t.Text
+			default:
+				c.errf(t.Pos, "scope: %q is not site|link|host|nowhere|global", t.Text)
+				return v, false
+			}
+		case "label":
+			t, ok := val()
+			if !ok {
+				return v, false
+			}
+			v.Label = t.Text
+		case "peer":
+			t, ok := val()
+			if !ok {
+				return v, false
+			}
+			a, ok := c.addrTok("peer", t)
+			if !ok {
+				return v, false
+			}
+			v.Peer = a
+		case "-nodad":
+			v.NoDAD = true
+		case "no_track":
+			v.NoTrack = true
+		case "home", "mngtmpaddr", "noprefixroute", "autojoin", "use_vmac":
+			v.Other = append(v.Other, opt)
+		case "preferred_lft", "track_group":
+			t, ok := val()
+			if !ok {
+				return v, false
+			}
+			v.Other = append(v.Other, opt, t.Text)
+		default:
+			c.warnf(args[i].Pos, "unknown address option %q ignored", opt)
+		}
+	}
+	return v, true
+}
+
+// prefixTok parses ADDR or ADDR/LEN; a bare address is a host prefix.
+func (c *ctx) prefixTok(t Token) (netip.Prefix, bool) {
+	if !strings.Contains(t.Text, "/") {
+		a, ok := c.addrTok("address", t)
+		if !ok {
+			return netip.Prefix{}, false
+		}
+		return netip.PrefixFrom(a, a.BitLen()), true
+	}
+	p, err := netip.ParsePrefix(t.Text)
+	if err != nil {
+		c.errf(t.Pos, "invalid address/prefix %q", t.Text)
+		return netip.Prefix{}, false
+	}
+	return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()), true
+}
+
+// peers reads unicast_peer entries.
+func (c *ctx) peers(n *Node) []UnicastPeer {
+	var out []UnicastPeer
+	for _, ch := range n.Children {
+		a, ok := c.addrTok("unicast_peer", ch.Keyword)
+		if !ok {
+			continue
+		}
+		p := UnicastPeer{Addr: a, MinTTL: -1, MaxTTL: -1, Pos: ch.Pos()}
+		for i := 0; i+1 < len(ch.Args); i += 2 {
+			v, err := strconv.Atoi(ch.Args[i+1].Text)
+			if err != nil || v < 0 || v > 255 {
+				c.errf(ch.Args[i+1].Pos, "%s: %q outside range [0, 255]", ch.Args[i].Text, ch.Args[i+1].Text)
+				continue
+			}
+			switch ch.Args[i].Text {
+			case "min_ttl":
+				p.MinTTL = v
+			case "max_ttl":
+				p.MaxTTL = v
+			default:
+				c.warnf(ch.Args[i].Pos, "unicast_peer: unknown option %q ignored", ch.Args[i].Text)
+			}
+		}
+		if len(ch.Args)%2 == 1 {
+			c.errf(ch.Args[len(ch.Args)-1].Pos, "unicast_peer: %q needs a value", ch.Args[len(ch.Args)-1].Text)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// trackRefs reads "NAME [weight W] [reverse|noreverse|no_reverse]" lines.
+func (c *ctx) trackRefs(n *Node, lo, hi int64) []TrackRef {
+	var out []TrackRef
+	for _, ch := range n.Children {
+		r := TrackRef{Name: ch.Keyword.Text, Pos: ch.Pos()}
+		ok := true
+		for i := 0; i < len(ch.Args); i++ {
+			switch a := ch.Args[i].Text; a {
+			case "weight":
+				w, good := c.intArg(ch, i+1, lo, hi)
+				if !good {
+					ok = false
+				}
+				r.Weight, r.WeightSet = int(w), true
+				i++
+			case "reverse":
+				r.Reverse = true
+			case "noreverse", "no_reverse":
+				r.Reverse = false
+			default:
+				c.warnf(ch.Args[i].Pos, "%s: unknown option %q ignored", n.Keyword.Text, a)
+			}
+		}
+		if ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}

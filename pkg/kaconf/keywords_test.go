@@ -1,0 +1,96 @@
+package kaconf
+
+import (
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// The brief fixes what the daemon acts on; the registry must say exactly that.
+func TestSupportedKeywords(t *testing.T) {
+	want := []string{
+		"authentication.auth_pass", "authentication.auth_type",
+		"global_defs.router_id", "global_defs.vrrp_version",
+		"top.global_defs", "top.vrrp_instance",
+		"vrrp_instance.advert_int", "vrrp_instance.authentication", "vrrp_instance.garp_master_delay",
+		"vrrp_instance.garp_master_refresh", "vrrp_instance.garp_master_repeat", "vrrp_instance.interface",
+		"vrrp_instance.mcast_src_ip", "vrrp_instance.nopreempt", "vrrp_instance.preempt_delay",
+		"vrrp_instance.priority", "vrrp_instance.state", "vrrp_instance.unicast_peer",
+		"vrrp_instance.unicast_src_ip", "vrrp_instance.version", "vrrp_instance.virtual_ipaddress",
+		"vrrp_instance.virtual_router_id",
+	}
+	var got []string
+	for _, k := range Keywords() {
+		if k.Status == Supported {
+			got = append(got, k.Block+"."+k.Name)
+		}
+	}
+	sort.Strings(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestRegistryWellFormed(t *testing.T) {
+	seen := map[string]bool{}
+	var dups, undocumented []string
+	for _, k := range Keywords() {
+		key := k.Block + "." + k.Name
+		if seen[key] {
+			dups = append(dups, key)
+		}
+		seen[key] = true
+		if k.Doc == "" {
+			undocumented = append(undocumented, key)
+		}
+	}
+	if diff := cmp.Diff([]string(nil), dups); diff != "" {
+		t.Errorf("duplicate keywords (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string(nil), undocumented); diff != "" {
+		t.Errorf("keywords without doc (-want +got):\n%s", diff)
+	}
+}
+
+func TestMarkdownTable(t *testing.T) {
+	md := MarkdownTable()
+	lines := strings.Split(strings.TrimSuffix(md, "\n"), "\n")
+	if diff := cmp.Diff(len(Keywords())+2, len(lines)); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+	tests := []string{
+		"| Block | Keyword | Arguments | Status | Notes |",
+		"| vrrp_instance | `priority` | <1..255> | Supported | priority (default 100; 255 with state MASTER when omitted) |",
+		"| vrrp_instance | `state` | MASTER\\|BACKUP | Supported | initial state (default BACKUP) |",
+		"| top | `virtual_server` | ... { } | Rejected | LVS virtual server: govrrp does not provide LVS (run with --vrrp) |",
+	}
+	for _, want := range tests {
+		found := false
+		for _, l := range lines {
+			found = found || l == want
+		}
+		if !found {
+			t.Errorf("table lacks row %q", want)
+		}
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	names := []string{"priority", "preempt_delay", "state", "advert_int"}
+	tests := []struct{ word, want string }{
+		{"priorty", "priority"},
+		{"prioirty", "priority"},
+		{"stat", "state"},
+		{"advertint", "advert_int"},
+		{"xyz", ""},
+		{"s", ""},
+		{strings.Repeat("p", 200), ""},
+	}
+	for _, tt := range tests {
+		if got := suggest(tt.word, names); got != tt.want {
+			t.Errorf("suggest(%q) = %q, want %q", tt.word, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,157 @@
+package kaconf
+
+import (
+	"strconv"
+	"time"
+)
+
+// vrrp_script, track_file, vrrp_track_process and vrrp_sync_group keywords.
+
+type kwS = keyword[*Script]
+
+var scriptTable = newTable("vrrp_script", nil, []kwS{
+	{name: "script", args: "CMD", min: 1, max: 1, status: ParsedOnly, doc: "command to run (quoted for arguments)",
+		fn: func(c *ctx, n *Node, s *Script) { s.Script = n.Args[0].Text }},
+	{name: "interval", args: "SECONDS", min: 1, max: 1, status: ParsedOnly, doc: "seconds between runs (default 1)",
+		fn: func(c *ctx, n *Node, s *Script) { setSecs(c, n, 1e-6, 1e6, &s.Interval) }},
+	{name: "timeout", args: "SECONDS", min: 1, max: 1, status: ParsedOnly, doc: "run time limit (default: interval)",
+		fn: func(c *ctx, n *Node, s *Script) { setSecs(c, n, 1e-6, 1e6, &s.Timeout) }},
+	{name: "weight", args: "<-253..253> [reverse]", min: 1, max: 2, status: ParsedOnly, doc: "priority change (default 0: FAULT on failure)",
+		fn: func(c *ctx, n *Node, s *Script) { s.Weight, s.Reverse = weightArgs(c, n, -253, 253, s.Weight) }},
+	{name: "rise", args: "N", min: 1, max: 1, status: ParsedOnly, doc: "successes for OK (default 1)",
+		fn: func(c *ctx, n *Node, s *Script) { setInt(c, n, 1, 1<<31-1, &s.Rise) }},
+	{name: "fall", args: "N", min: 1, max: 1, status: ParsedOnly, doc: "failures for KO (default 1)",
+		fn: func(c *ctx, n *Node, s *Script) { setInt(c, n, 1, 1<<31-1, &s.Fall) }},
+	{name: "user", args: "USER [GROUP]", min: 1, max: 2, status: ParsedOnly, doc: "run as",
+		fn: func(c *ctx, n *Node, s *Script) { s.User, s.Group = n.Args[0].Text, argText(n, 1) }},
+	{name: "init_fail", status: ParsedOnly, doc: "start in failed state",
+		fn: func(c *ctx, n *Node, s *Script) { s.InitFail = true }},
+})
+
+type kwF = keyword[*TrackFile]
+
+var trackFileTable = newTable("track_file", nil, []kwF{
+	{name: "file", args: "PATH", min: 1, max: 1, status: ParsedOnly, doc: "file holding a number",
+		fn: func(c *ctx, n *Node, f *TrackFile) { f.File = n.Args[0].Text }},
+	{name: "weight", args: "<-2147483647..2147483647> [reverse]", min: 1, max: 2, status: ParsedOnly, doc: "multiplier (default 1)",
+		fn: func(c *ctx, n *Node, f *TrackFile) { f.Weight, f.Reverse = weightArgs(c, n, -(1<<31 - 1), 1<<31-1, f.Weight) }},
+	{name: "init_file", args: "[VALUE] [overwrite]", max: 2, status: ParsedOnly, doc: "create the file at start",
+		fn: func(c *ctx, n *Node, f *TrackFile) {
+			f.InitFile = true
+			for _, a := range n.Args {
+				if a.Text == "overwrite" {
+					f.Overwrite = true
+				} else if v, err := strconv.Atoi(a.Text); err == nil {
+					f.InitValue = v
+				} else {
+					c.errf(a.Pos, "init_file: %q is not a number or overwrite", a.Text)
+				}
+			}
+		}},
+})
+
+type kwP = keyword[*TrackProcess]
+
+var trackProcessTable = newTable("vrrp_track_process", nil, []kwP{
+	{name: "process", args: "NAME [ARGS...]", min: 1, max: -1, status: ParsedOnly, doc: "process (and parameters) to look for",
+		fn: func(c *ctx, n *Node, p *TrackProcess) { p.Process = words(n)[1:] }},
+	{name: "param_match", args: "initial|partial", min: 1, max: 1, status: ParsedOnly, doc: "parameter matching",
+		fn: func(c *ctx, n *Node, p *TrackProcess) {
+			if t := n.Args[0].Text; t == "initial" || t == "partial" {
+				p.ParamMatch = t
+			} else {
+				c.errf(n.Args[0].Pos, "param_match: %q is not initial or partial", t)
+			}
+		}},
+	{name: "weight", args: "<-254..254> [reverse]", min: 1, max: 2, status: ParsedOnly, doc: "priority change (default 1)",
+		fn: func(c *ctx, n *Node, p *TrackProcess) { p.Weight, p.Reverse = weightArgs(c, n, -254, 254, p.Weight) }},
+	{name: "quorum", args: "N", min: 1, max: 1, status: ParsedOnly, doc: "minimum processes (default 1)",
+		fn: func(c *ctx, n *Node, p *TrackProcess) { setInt(c, n, 0, 65535, &p.Quorum) }},
+	{name: "quorum_max", args: "N", min: 1, max: 1, status: ParsedOnly, doc: "maximum processes",
+		fn: func(c *ctx, n *Node, p *TrackProcess) { setInt(c, n, 0, 65535, &p.QuorumMax) }},
+	{name: "fork_delay", args: "SECONDS", min: 1, max: 1, status: ParsedOnly, doc: "delay before up",
+		fn: func(c *ctx, n *Node, p *TrackProcess) { setSecs(c, n, 0, 1e6, &p.ForkDelay) }},
+	{name: "terminate_delay", args: "SECONDS", min: 1, max: 1, status: ParsedOnly, doc: "delay before down",
+		fn: func(c *ctx, n *Node, p *TrackProcess) { setSecs(c, n, 0, 1e6, &p.TerminateDelay) }},
+	{name: "delay", args: "SECONDS", min: 1, max: 1, status: ParsedOnly, doc: "both delays",
+		fn: func(c *ctx, n *Node, p *TrackProcess) {
+			setSecs(c, n, 0, 1e6, &p.ForkDelay)
+			p.TerminateDelay = p.ForkDelay
+		}},
+	{name: "full_command", status: ParsedOnly, doc: "match the full command line",
+		fn: func(c *ctx, n *Node, p *TrackProcess) { p.FullCommand = true }},
+})
+
+type kwSG = keyword[*SyncGroup]
+
+func sgTrack(name string, lo, hi int64, list func(*SyncGroup) *[]TrackRef) kwSG {
+	return kwSG{name: name, args: "{ NAME [weight W] [reverse] ... }", block: true, status: ParsedOnly, doc: "tracked by every member",
+		fn: func(c *ctx, n *Node, g *SyncGroup) { *list(g) = append(*list(g), c.trackRefs(n, lo, hi)...) }}
+}
+
+func sgScript(name string, set func(*SyncGroup, string)) kwSG {
+	return kwSG{name: name, args: "CMD [USER [GROUP]]", min: 1, max: 3, status: ParsedOnly, doc: "group notify script",
+		fn: func(c *ctx, n *Node, g *SyncGroup) { set(g, n.Args[0].Text) }}
+}
+
+var syncGroupTable = newTable("vrrp_sync_group", nil, []kwSG{
+	{name: "group", args: "{ INSTANCE ... }", block: true, status: ParsedOnly, doc: "member instances",
+		fn: func(c *ctx, n *Node, g *SyncGroup) {
+			for _, ch := range n.Children {
+				for _, w := range append([]Token{ch.Keyword}, ch.Args...) {
+					g.Group = append(g.Group, w.Text)
+					g.GroupPos = append(g.GroupPos, w.Pos)
+				}
+			}
+		}},
+	sgTrack("track_interface", -253, 253, func(g *SyncGroup) *[]TrackRef { return &g.TrackInterfaces }),
+	sgTrack("track_script", -253, 253, func(g *SyncGroup) *[]TrackRef { return &g.TrackScripts }),
+	sgTrack("track_file", -254, 254, func(g *SyncGroup) *[]TrackRef { return &g.TrackFiles }),
+	sgTrack("track_process", -254, 254, func(g *SyncGroup) *[]TrackRef { return &g.TrackProcesses }),
+	{name: "track_bfd", args: "{ ... }", block: true, status: ParsedOnly, doc: "BFD (not provided)"},
+	sgScript("notify", func(g *SyncGroup, s string) { g.Notify = s }),
+	sgScript("notify_master", func(g *SyncGroup, s string) { g.NotifyMaster = s }),
+	sgScript("notify_backup", func(g *SyncGroup, s string) { g.NotifyBackup = s }),
+	sgScript("notify_fault", func(g *SyncGroup, s string) { g.NotifyFault = s }),
+	sgScript("notify_stop", func(g *SyncGroup, s string) { g.NotifyStop = s }),
+	{name: "notify_deleted", args: "[CMD]", max: 3, status: ParsedOnly, doc: "DELETED notifications"},
+	{name: "notify_priority_changes", args: "[BOOL]", max: 1, status: ParsedOnly, doc: "priority changes on FIFOs",
+		fn: func(c *ctx, n *Node, g *SyncGroup) { g.NotifyPriorityChanges, _ = c.boolArg(n, 0) }},
+	{name: "smtp_alert", args: "[BOOL]", max: 1, status: ParsedOnly, doc: "mail on transitions",
+		fn: func(c *ctx, n *Node, g *SyncGroup) { g.SmtpAlert, _ = c.boolArg(n, 0) }},
+	{name: "global_tracking", status: ParsedOnly, doc: "deprecated: members keep their weights",
+		fn: func(c *ctx, n *Node, g *SyncGroup) { g.GlobalTracking = true }},
+	{name: "sync_group_tracking_weight", status: ParsedOnly, doc: "members keep their tracking weights",
+		fn: func(c *ctx, n *Node, g *SyncGroup) { g.SyncGroupTrackingWeight = true }},
+})
+
+func setInt(c *ctx, n *Node, lo, hi int64, dst *int) {
+	if v, ok := c.intArg(n, 0, lo, hi); ok {
+		*dst = int(v)
+	}
+}
+
+func setSecs(c *ctx, n *Node, lo, hi float64, dst *time.Duration) {
+	if v, ok := c.secondsArg(n, 0, lo, hi); ok {
+		*dst = v
+	}
+}
+
+// weightArgs reads "W [reverse]"; on error the previous weight is kept.
+func weightArgs(c *ctx, n *Node, lo, hi int64, prev int) (int, bool) {
+	rev := false
+	if len(n.Args) > 1 {
+		switch n.Args[1].Text {
+		case "reverse":
+			rev = true
+		case "noreverse", "no_reverse":
+		default:
+			c.errf(n.Args[1].Pos, "weight: %q is not reverse", n.Args[1].Text)
+		}
+	}
+	v, ok := c.intArg(n, 0, lo, hi)
+	if !ok {
+		return prev, rev
+	}
+	return int(v), rev
+}
