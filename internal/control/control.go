@@ -41,6 +41,7 @@ type Instance struct {
 	AdvertsSent       uint64            `json:"adverts_sent"`
 	AdvertsReceived   uint64            `json:"adverts_received"`
 	Drops             map[string]uint64 `json:"drops,omitempty"`
+	Warnings          map[string]uint64 `json:"warnings,omitempty"`
 	Transitions       uint64            `json:"transitions"`
 }
 

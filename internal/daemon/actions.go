@@ -153,20 +153,36 @@ func (d *Daemon) stopGarp(in *instance) {
 	}
 }
 
-// armTimer (re)arms one of the machine's timers; the generation travels with
-// the expiry so the machine can ignore a timer it has since re-armed.
+// armTimer (re)arms one of the machine's timers. Each instance keeps one
+// time.Timer per kind and resets it, so a backup re-arming its master-down
+// timer on every advert allocates nothing. The generation travels with the
+// expiry so the machine ignores a timer it has since re-armed; the due time
+// catches the one race the generation alone cannot (an expiry already
+// running while the loop re-arms, which then reads the new generation).
 func (d *Daemon) armTimer(in *instance, kind fsm.TimerKind, after time.Duration, gen uint64) {
-	d.stopTimer(in, kind)
-	in.timers[kind] = time.AfterFunc(after, func() {
-		d.post(loopEvent{in: in, ev: fsm.TimerFired(kind, gen)})
-	})
+	t := &in.timers[kind]
+	t.gen.Store(gen)
+	t.due = time.Now().Add(after)
+	if t.timer == nil {
+		t.timer = time.AfterFunc(after, func() {
+			d.post(loopEvent{in: in, ev: fsm.TimerFired(kind, t.gen.Load())})
+		})
+		return
+	}
+	t.timer.Reset(after)
 }
 
 func (d *Daemon) stopTimer(in *instance, kind fsm.TimerKind) {
-	if t := in.timers[kind]; t != nil {
-		t.Stop()
-		in.timers[kind] = nil
+	t := &in.timers[kind]
+	if t.timer != nil {
+		t.timer.Stop()
 	}
+	t.gen.Store(0)
+}
+
+// timerDue reports whether a timer expiry is genuine: it is not early.
+func (in *instance) timerDue(kind fsm.TimerKind) bool {
+	return !time.Now().Before(in.timers[kind].due)
 }
 
 func (d *Daemon) stopTimers(in *instance) {

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"net/netip"
 	"os"
 
 	"github.com/govrrp/govrrp/internal/control"
@@ -36,11 +37,12 @@ func (p *statusProvider) Status() control.Status {
 			Since:             s.Since,
 			Priority:          in.cfg.Priority,
 			EffectivePriority: s.EffectivePriority,
-			Master:            s.MasterAddr,
+			Master:            addrString(s.MasterAddr),
 			Source:            in.src.String(),
 			AdvertsSent:       s.AdvertsSent,
 			AdvertsReceived:   s.AdvertsReceived,
 			Drops:             s.Drops,
+			Warnings:          s.Warnings,
 			Transitions:       s.Transitions,
 		}
 		if in.family == 6 {
@@ -52,4 +54,11 @@ func (p *statusProvider) Status() control.Status {
 		st.Instances = append(st.Instances, ci)
 	}
 	return st
+}
+
+func addrString(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
 }

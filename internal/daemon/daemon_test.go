@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/govrrp/govrrp/internal/fsm"
 	"github.com/govrrp/govrrp/internal/transport"
 	"github.com/govrrp/govrrp/internal/vip"
 	"github.com/govrrp/govrrp/pkg/kaconf"
@@ -280,4 +281,30 @@ func TestForgedAdvertsNeverMoveTheVIP(t *testing.T) {
 		}
 		a.stop(t)
 	})
+}
+
+// The backup's per-advert path (machine, timer re-arm, stats) must not
+// allocate: at 10 ms adverts and hundreds of instances it is the hot loop.
+func TestBackupAdvertPathAllocationFree(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		seg := transport.NewSegment()
+		n := startNode(t, seg, "192.0.2.12", fmt.Sprintf(twoNodeConf, "BACKUP", 100, "0.1", "version 3"))
+		n.state() // started
+		master := netip.MustParseAddr("192.0.2.11")
+		done := make(chan float64)
+		n.d.events <- loopEvent{do: func() {
+			in := n.d.instances[0]
+			done <- testing.AllocsPerRun(100, func() {
+				n.d.handle(in, fsmAdvert(150, master))
+			})
+		}}
+		if allocs := <-done; allocs != 0 {
+			t.Errorf("backup advert path: %v allocs per advert, want 0", allocs)
+		}
+		n.stop(t)
+	})
+}
+
+func fsmAdvert(prio uint8, src netip.Addr) fsm.Event {
+	return fsm.Advert(prio, 100*time.Millisecond, src)
 }

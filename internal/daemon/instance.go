@@ -2,8 +2,10 @@ package daemon
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/govrrp/govrrp/internal/fsm"
@@ -30,14 +32,22 @@ type instance struct {
 	mux     *transport.Mux
 
 	machine *fsm.Machine
-	timers  [3]*time.Timer // indexed by fsm.TimerKind
-	garp    *time.Timer    // second burst / refresh of gratuitous ARP/NA
+	timers  [3]instanceTimer // indexed by fsm.TimerKind
+	garp    *time.Timer      // second burst / refresh of gratuitous ARP/NA
 
 	advert  vrrp.Advert // template for our adverts
 	sendBuf []byte
 
 	mu    sync.Mutex // guards stats, read by the control socket
 	stats instanceStats
+}
+
+// instanceTimer is one of the machine's timers. gen is read by the expiry
+// callback; due is owned by the loop.
+type instanceTimer struct {
+	timer *time.Timer
+	gen   atomic.Uint64
+	due   time.Time
 }
 
 // instanceStats is what `govrrp status` shows about an instance.
@@ -47,10 +57,11 @@ type instanceStats struct {
 	Since             time.Time         `json:"since"`
 	Priority          uint8             `json:"priority"`
 	EffectivePriority uint8             `json:"effective_priority"`
-	MasterAddr        string            `json:"master,omitempty"`
+	MasterAddr        netip.Addr        `json:"master,omitempty"`
 	AdvertsSent       uint64            `json:"adverts_sent"`
 	AdvertsReceived   uint64            `json:"adverts_received"`
 	Drops             map[string]uint64 `json:"drops,omitempty"`
+	Warnings          map[string]uint64 `json:"warnings,omitempty"`
 	Transitions       uint64            `json:"transitions"`
 }
 
@@ -76,10 +87,8 @@ func (in *instance) snapshot() instanceStats {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	s := in.stats
-	s.Drops = make(map[string]uint64, len(in.stats.Drops))
-	for k, v := range in.stats.Drops {
-		s.Drops[k] = v
-	}
+	s.Drops = maps.Clone(in.stats.Drops)
+	s.Warnings = maps.Clone(in.stats.Warnings)
 	return s
 }
 

@@ -91,6 +91,9 @@ func (d *Daemon) run(ctx context.Context, o Options, sig signals) error {
 				e.do()
 				continue
 			}
+			if e.ev.Kind == fsm.EvTimer && !e.in.timerDue(e.ev.Timer) {
+				continue // an expiry that raced a re-arm
+			}
 			d.handle(e.in, e.ev)
 		}
 	}
@@ -102,9 +105,7 @@ func (d *Daemon) handle(in *instance, ev fsm.Event) {
 	d.execute(in, d.actBuf)
 	in.mu.Lock()
 	in.stats.EffectivePriority = in.machine.EffectivePriority()
-	if a := in.machine.MasterAddr(); a.IsValid() {
-		in.stats.MasterAddr = a.String()
-	}
+	in.stats.MasterAddr = in.machine.MasterAddr()
 	in.mu.Unlock()
 }
 
@@ -170,11 +171,16 @@ func (d *Daemon) receiver(in *instance) transport.Handler {
 			}
 			return
 		}
-		if res.Warnings != 0 {
-			in.countDrop("warn_" + res.Warnings.String())
-		}
 		in.mu.Lock()
 		in.stats.AdvertsReceived++
+		if res.Warnings != 0 {
+			// Accepted, but not as the RFC would have it (e.g. keepalived's
+			// IPv6 adverts list a global address first): counted, not dropped.
+			if in.stats.Warnings == nil {
+				in.stats.Warnings = make(map[string]uint64)
+			}
+			in.stats.Warnings[res.Warnings.String()]++
+		}
 		in.mu.Unlock()
 		select {
 		case d.events <- loopEvent{in: in, ev: fsm.Advert(adv.Priority, adv.AdverInt, m.Src)}:

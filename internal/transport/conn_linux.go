@@ -306,13 +306,6 @@ func WriteRaw(ifname string, src, dst netip.Addr, ttl int, payload []byte) error
 	return c.WriteTo(payload, src, dst)
 }
 
-func ipAddr(a net.Addr) netip.Addr {
-	if ia, ok := a.(*net.IPAddr); ok {
-		return ipToAddr(ia.IP)
-	}
-	return netip.Addr{}
-}
-
 func ipToAddr(ip net.IP) netip.Addr {
 	a, _ := netip.AddrFromSlice(ip)
 	return a.Unmap()

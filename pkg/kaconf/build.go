@@ -87,13 +87,14 @@ const second = time.Second
 
 // ctx carries diagnostics and bookkeeping through one Build.
 type ctx struct {
-	o       LoadOptions
-	diags   []Diagnostic
-	topIdx  map[*Node]int            // top-level node → index, for order-free references
-	defIdx  map[string]int           // "script:NAME" → index of its top-level definition
-	instIdx map[*Instance]int        // instance → index of its top-level node
-	set     map[any]map[string]bool  // object → keywords given explicitly
-	lvsSeen bool
+	o        LoadOptions
+	diags    []Diagnostic
+	topIdx   map[*Node]int           // top-level node → index, for order-free references
+	defIdx   map[string]int          // "script:NAME" → index of its top-level definition
+	instIdx  map[*Instance]int       // instance → index of its top-level node
+	set      map[any]map[string]bool // object → keywords given explicitly
+	lvsSeen  bool
+	unknowns int // unknown keywords seen, to bound suggestion work
 }
 
 func newCtx(o LoadOptions) *ctx {

@@ -50,10 +50,10 @@ type GlobalDefs struct {
 	LowerPrioNoAdvert       bool
 	HigherPrioSendAdvert    bool
 
-	McastGroup4 netip.Addr // default 224.0.0.18
-	McastGroup6 netip.Addr // default ff02::12
-	Strict      bool       // vrrp_strict
-	CheckUnicastSrc bool
+	McastGroup4      netip.Addr // default 224.0.0.18
+	McastGroup6      netip.Addr // default ff02::12
+	Strict           bool       // vrrp_strict
+	CheckUnicastSrc  bool
 	SkipCheckAdvAddr bool
 
 	NotificationEmail     []string
@@ -64,13 +64,13 @@ type GlobalDefs struct {
 	SMTPAlert             *bool
 	SMTPAlertVRRP         *bool
 
-	EnableScriptSecurity bool
-	ScriptUser           string
-	ScriptGroup          string
-	NotifyFifo           string
-	NotifyFifoScript     string
-	VRRPNotifyFifo       string
-	VRRPNotifyFifoScript string
+	EnableScriptSecurity      bool
+	ScriptUser                string
+	ScriptGroup               string
+	NotifyFifo                string
+	NotifyFifoScript          string
+	VRRPNotifyFifo            string
+	VRRPNotifyFifoScript      string
 	VRRPNotifyPriorityChanges bool
 
 	DynamicInterfaces bool
@@ -112,14 +112,14 @@ type Instance struct {
 	Nopreempt    bool
 	PreemptDelay time.Duration
 
-	UnicastSrcIP        netip.Addr
-	UnicastPeers        []UnicastPeer
-	UnicastTTL          int
-	UnicastFaultNoPeer  bool
-	CheckUnicastSrc     bool
-	McastSrcIP          netip.Addr
-	McastDstIP          netip.Addr
-	TrackSrcIP          bool
+	UnicastSrcIP       netip.Addr
+	UnicastPeers       []UnicastPeer
+	UnicastTTL         int
+	UnicastFaultNoPeer bool
+	CheckUnicastSrc    bool
+	McastSrcIP         netip.Addr
+	McastDstIP         netip.Addr
+	TrackSrcIP         bool
 
 	GarpMasterRepeat        int
 	GarpMasterDelay         time.Duration
@@ -138,9 +138,9 @@ type Instance struct {
 	TrackBFDs       []TrackRef
 
 	Notify, NotifyMaster, NotifyBackup, NotifyFault, NotifyStop string
-	NotifyMasterRxLowerPri, NotifyDeleted                      string
-	NotifyPriorityChanges                                      bool
-	SmtpAlert                                                  bool
+	NotifyMasterRxLowerPri, NotifyDeleted                       string
+	NotifyPriorityChanges                                       bool
+	SmtpAlert                                                   bool
 
 	Accept             *bool // nil: not given (accept by default, unless strict)
 	StrictMode         bool
@@ -238,17 +238,17 @@ type TrackProcess struct {
 
 // SyncGroup is a vrrp_sync_group.
 type SyncGroup struct {
-	Name      string
-	Pos       Pos
-	Group     []string
-	GroupPos  []Pos
-	TrackScripts    []TrackRef
-	TrackInterfaces []TrackRef
-	TrackFiles      []TrackRef
-	TrackProcesses  []TrackRef
+	Name                                                        string
+	Pos                                                         Pos
+	Group                                                       []string
+	GroupPos                                                    []Pos
+	TrackScripts                                                []TrackRef
+	TrackInterfaces                                             []TrackRef
+	TrackFiles                                                  []TrackRef
+	TrackProcesses                                              []TrackRef
 	Notify, NotifyMaster, NotifyBackup, NotifyFault, NotifyStop string
-	SmtpAlert                bool
-	GlobalTracking           bool
-	SyncGroupTrackingWeight  bool
-	NotifyPriorityChanges    bool
+	SmtpAlert                                                   bool
+	GlobalTracking                                              bool
+	SyncGroupTrackingWeight                                     bool
+	NotifyPriorityChanges                                       bool
 }

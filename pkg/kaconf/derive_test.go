@@ -138,14 +138,14 @@ vrrp_instance B {
 		t.Fatalf("Build: %v %v", err, ds)
 	}
 	type inh struct {
-		Version       uint8
-		Repeat        int
-		Delay         time.Duration
-		Refresh       time.Duration
-		LowerRepeat   int
-		LowerDelay    time.Duration
-		Strict        bool
-		VMAC          string
+		Version     uint8
+		Repeat      int
+		Delay       time.Duration
+		Refresh     time.Duration
+		LowerRepeat int
+		LowerDelay  time.Duration
+		Strict      bool
+		VMAC        string
 	}
 	var got []inh
 	for _, in := range cfg.Instances {

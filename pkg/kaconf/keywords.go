@@ -127,8 +127,16 @@ func (c *ctx) shapeOK(block, name string, min, max int, wantBlock bool, n *Node)
 	return true
 }
 
+// maxSuggestions bounds the edit-distance work on files full of junk.
+const maxSuggestions = 200
+
 func (c *ctx) unknown(block string, names []string, n *Node) {
 	kw := n.Keyword.Text
+	c.unknowns++
+	if c.unknowns > maxSuggestions {
+		c.warnf(n.Pos(), "unknown keyword %q in %s", kw, block)
+		return
+	}
 	if s := suggest(kw, names); s != "" {
 		c.warnf(n.Pos(), "unknown keyword %q in %s; did you mean %q?", kw, block, s)
 		return
@@ -144,6 +152,9 @@ func suggest(w string, names []string) string {
 		bestD = 3
 	}
 	for _, n := range names {
+		if l := len(n) - len(w); l > bestD || -l > bestD {
+			continue // the distance is at least the length difference
+		}
 		if d := editDistance(w, n); d <= bestD && (best == "" || d < bestD) {
 			best, bestD = n, d
 		}

@@ -34,7 +34,9 @@ var trackFileTable = newTable("track_file", nil, []kwF{
 	{name: "file", args: "PATH", min: 1, max: 1, status: ParsedOnly, doc: "file holding a number",
 		fn: func(c *ctx, n *Node, f *TrackFile) { f.File = n.Args[0].Text }},
 	{name: "weight", args: "<-2147483647..2147483647> [reverse]", min: 1, max: 2, status: ParsedOnly, doc: "multiplier (default 1)",
-		fn: func(c *ctx, n *Node, f *TrackFile) { f.Weight, f.Reverse = weightArgs(c, n, -(1<<31 - 1), 1<<31-1, f.Weight) }},
+		fn: func(c *ctx, n *Node, f *TrackFile) {
+			f.Weight, f.Reverse = weightArgs(c, n, -(1<<31 - 1), 1<<31-1, f.Weight)
+		}},
 	{name: "init_file", args: "[VALUE] [overwrite]", max: 2, status: ParsedOnly, doc: "create the file at start",
 		fn: func(c *ctx, n *Node, f *TrackFile) {
 			f.InitFile = true

@@ -78,13 +78,10 @@ func TestValidate(t *testing.T) {
 	ttl := func(m RecvMeta, n int) RecvMeta { m.TTL = n; return m }
 	srcOf := func(m RecvMeta, s string) RecvMeta { m.Src = netip.MustParseAddr(s); return m }
 	global6 := "2001:db8::1"
-	v6global := v3v6(nil)
-	{ // re-sign for a global source address
-		a := advV3v6()
-		o := opt6
-		o.Src = netip.MustParseAddr(global6)
-		v6global = mustMarshal(t, a, o)
-	}
+	// re-signed for a global source address
+	optGlobal6 := opt6
+	optGlobal6.Src = netip.MustParseAddr(global6)
+	v6global := mustMarshal(t, advV3v6(), optGlobal6)
 	tests := []tc{
 		{name: "v2 ok", pkt: v2(nil), meta: meta4, result: Result{Checksum: ChecksumMessageOnly}},
 		{name: "v3 v4 pseudo-header ok", pkt: v3v4(nil, opt4), meta: meta4, result: Result{Checksum: ChecksumPseudoHeader}},
