@@ -43,6 +43,11 @@ type Machine struct {
 	downSkew  bool
 	downFrom  netip.Addr
 
+	// lowerFrom / lowerPrio: the lower-priority master whose adverts this
+	// backup is ignoring in order to preempt it (zero when none).
+	lowerFrom netip.Addr
+	lowerPrio uint8
+
 	lastGen uint64            // every arm takes the next generation
 	gen     [numTimers]uint64 // generation of the pending timer per kind; 0 = not armed
 }
@@ -253,6 +258,7 @@ func (m *Machine) onStartup(out []Action) []Action {
 // enterBackup resets MAI to our own interval and arms Master_Down_Interval
 // (RFC 5798 6.4.1 / 6.4.4 on entering Backup without an advert).
 func (m *Machine) enterBackup(out []Action) []Action {
+	m.lowerFrom = netip.Addr{}
 	m.mai = m.cfg.AdverInt
 	return m.armDown(out, m.downInterval(), false, netip.Addr{})
 }
@@ -261,6 +267,7 @@ func (m *Machine) enterBackup(out []Action) []Action {
 // (RFC 5798 6.4.1 / 6.4.2 order; keepalived runs notify after the VIPs).
 func (m *Machine) becomeMaster(out []Action, reason string) []Action {
 	m.preemptHold = false
+	m.lowerFrom = netip.Addr{}
 	out = m.stop(out, TimerMasterDown)
 	out = m.stop(out, TimerPreemptDelay)
 	m.mai = m.cfg.AdverInt
@@ -337,6 +344,10 @@ func (m *Machine) downReason() string {
 		return "master down timer expired (master " + m.downFrom.String() +
 			" resigned with priority 0, skew " + fmtDur(m.downAfter) + ")" + m.prioNote()
 	}
+	if m.lowerFrom.IsValid() {
+		return "preempting lower-priority master " + m.lowerFrom.String() + " (prio " +
+			strconv.Itoa(int(m.lowerPrio)) + " < " + strconv.Itoa(int(m.EffectivePriority())) + ")" + m.prioNote()
+	}
 	return "master down timer expired (no advert for " + fmtDur(m.downAfter) + ")" + m.prioNote()
 }
 
@@ -378,8 +389,10 @@ func (m *Machine) backupAdvert(ev Event, out []Action) []Action {
 	}
 	local := m.EffectivePriority()
 	if m.cfg.Preempt && ev.Priority < local && !m.preemptHold {
+		m.lowerFrom, m.lowerPrio = ev.Src, ev.Priority
 		return out // let the master-down timer run out and preempt
 	}
+	m.lowerFrom = netip.Addr{}
 	m.learn(ev)
 	m.masterAddr = ev.Src
 	return m.armDown(out, m.downInterval(), false, ev.Src)

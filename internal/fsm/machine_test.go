@@ -427,7 +427,7 @@ func TestRFC5798_6_4_2_PriorityChangeInBackupMattersAtNextAdvert(t *testing.T) {
 	}
 	want := []Action{
 		send(130), addVIPs, announce, arm(TimerAdvert, time.Second, 3),
-		changed(Backup, Master, "master down timer expired (no advert for 3.609s); effective priority 130: ping ok"),
+		changed(Backup, Master, "preempting lower-priority master 192.0.2.12 (prio 120 < 130); effective priority 130: ping ok"),
 	}
 	if d := diff(want, run(m, TimerFired(TimerMasterDown, 2))); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
@@ -466,7 +466,7 @@ func TestKeepalived_PreemptDelayHoldsOffPreemption(t *testing.T) {
 		{"lower advert after hold is ignored", Advert(50, time.Second, peerLo), nil},
 		{"then master-down preempts", TimerFired(TimerMasterDown, 3), []Action{
 			send(200), addVIPs, announce, arm(TimerAdvert, time.Second, 4),
-			changed(Backup, Master, "master down timer expired (no advert for 3.219s)"),
+			changed(Backup, Master, "preempting lower-priority master 192.0.2.5 (prio 50 < 200)"),
 		}},
 	}
 	for _, st := range steps {
@@ -579,6 +579,18 @@ func TestStringers(t *testing.T) {
 		"startup", "fault-clear", "announce", "state-changed",
 	}
 	if d := diff(want, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}
+
+// A preempting backup ignores the lower-priority master's adverts; when its
+// timer runs out the reason must name that master, not claim silence.
+func TestRFC5798_6_4_2_PreemptionReasonNamesLowerMaster(t *testing.T) {
+	lower := netip.MustParseAddr("192.0.2.9")
+	m := New(v3cfg(150))
+	got := run(m, Startup(), Advert(100, time.Second, lower), TimerFired(TimerMasterDown, 1))
+	want := changed(Backup, Master, "preempting lower-priority master 192.0.2.9 (prio 100 < 150)")
+	if d := diff(want, got[len(got)-1]); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}
 }
