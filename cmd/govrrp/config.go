@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 
@@ -23,6 +24,7 @@ func newConfigCheckCmd() *cobra.Command {
 	var files []string
 	var vrrpOnly bool
 	var configID string
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Check keepalived.conf files; several -f are the nodes of one cluster",
@@ -31,7 +33,7 @@ func newConfigCheckCmd() *cobra.Command {
 			if len(files) == 0 {
 				files = []string{daemon.DefaultConfig}
 			}
-			return checkConfigs(cmd.OutOrStdout(), cmd.ErrOrStderr(), files, kaconf.LoadOptions{
+			return checkConfigs(cmd.OutOrStdout(), cmd.ErrOrStderr(), files, asJSON, kaconf.LoadOptions{
 				Parse: kaconf.ParseOptions{ConfigID: configID}, VRRPOnly: vrrpOnly,
 			})
 		},
@@ -39,13 +41,16 @@ func newConfigCheckCmd() *cobra.Command {
 	cmd.Flags().StringArrayVarP(&files, "use-file", "f", nil, "keepalived.conf to check (repeat for each node)")
 	cmd.Flags().BoolVarP(&vrrpOnly, "vrrp", "P", false, "accept LVS/checker blocks (skipped) as keepalived -P does")
 	cmd.Flags().StringVarP(&configID, "config-id", "i", "", "configuration id for @ conditional lines")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the resolved configuration (after includes, definitions and defaults) as JSON")
 	return cmd
 }
 
 // checkConfigs loads every file, prints its diagnostics as
-// FILE:LINE:COL: severity: message and fails when any file has errors.
-func checkConfigs(out, errw io.Writer, files []string, o kaconf.LoadOptions) error {
+// FILE:LINE:COL: severity: message, cross-checks the files as the nodes of one
+// cluster, and fails when anything is an error.
+func checkConfigs(out, errw io.Writer, files []string, asJSON bool, o kaconf.LoadOptions) error {
 	failed := 0
+	var members []kaconf.Member
 	for _, f := range files {
 		cfg, diags, err := kaconf.Load(f, o)
 		for _, d := range diags {
@@ -58,10 +63,45 @@ func checkConfigs(out, errw io.Writer, files []string, o kaconf.LoadOptions) err
 			}
 			continue
 		}
-		fmt.Fprintf(out, "%s: ok (%d vrrp_instance)\n", f, len(cfg.Instances))
+		members = append(members, kaconf.Member{File: f, Config: cfg})
+		if !asJSON {
+			fmt.Fprintf(out, "%s: ok (%d vrrp_instance)\n", f, len(cfg.Instances))
+		}
+	}
+	if len(members) > 1 && failed == 0 {
+		for _, d := range kaconf.CheckCluster(members) {
+			fmt.Fprintln(errw, d.String())
+			if d.Severity == kaconf.SevError {
+				failed++
+			}
+		}
+	}
+	if asJSON && failed == 0 {
+		if err := printJSON(out, members); err != nil {
+			return err
+		}
 	}
 	if failed > 0 {
-		return &exitError{code: 1, msg: fmt.Sprintf("%d of %d file(s) have errors", failed, len(files))}
+		return &exitError{code: 1, msg: fmt.Sprintf("%d error(s) in %d file(s)", failed, len(files))}
 	}
 	return nil
+}
+
+// printJSON prints one resolved configuration, or a list of them for
+// several nodes.
+func printJSON(w io.Writer, members []kaconf.Member) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if len(members) == 1 {
+		return enc.Encode(members[0].Config)
+	}
+	type node struct {
+		File   string         `json:"file"`
+		Config *kaconf.Config `json:"config"`
+	}
+	var nodes []node
+	for _, m := range members {
+		nodes = append(nodes, node{m.File, m.Config})
+	}
+	return enc.Encode(nodes)
 }

@@ -150,14 +150,17 @@ func (c *ctx) intArg(n *Node, i int, lo, hi int64) (int64, bool) {
 		c.errf(n.Pos(), "%s: missing argument", n.Keyword.Text)
 		return 0, false
 	}
-	t := n.Args[i]
+	return c.intTok(n.Keyword.Text, n.Args[i], lo, hi)
+}
+
+func (c *ctx) intTok(what string, t Token, lo, hi int64) (int64, bool) {
 	v, err := strconv.ParseInt(t.Text, 10, 64)
 	if err != nil {
-		c.errf(t.Pos, "%s: %q is not an integer", n.Keyword.Text, t.Text)
+		c.errf(t.Pos, "%s: %q is not an integer", what, t.Text)
 		return 0, false
 	}
 	if v < lo || v > hi {
-		c.errf(t.Pos, "%s: %d outside range [%d, %d]", n.Keyword.Text, v, lo, hi)
+		c.errf(t.Pos, "%s: %d outside range [%d, %d]", what, v, lo, hi)
 		return 0, false
 	}
 	return v, true

@@ -215,6 +215,7 @@ var globalTable = newTable("global_defs", globalSink, []kwG{
 	gOther("instance", "NAME", 1, 1, "keepalived instance name"),
 	gOther("use_pid_dir", "", 0, 0, "pid files in /run/keepalived"),
 	gOther("vrrp_garp_lower_prio_no_advert", "[BOOL]", 0, 1, "old name of vrrp_lower_prio_no_advert"),
+	{name: "vrrp_owner_ignore_adverts", status: Rejected, doc: "keepalived > 2.2 only"},
 })
 
 // wantMcast checks a multicast group address of the right family.

@@ -349,10 +349,13 @@ func (c *ctx) trackRefs(n *Node, lo, hi int64) []TrackRef {
 		for i := 0; i < len(ch.Args); i++ {
 			switch a := ch.Args[i].Text; a {
 			case "weight":
-				w, good := c.intArg(ch, i+1, lo, hi)
-				if !good {
+				if i+1 >= len(ch.Args) {
+					c.errf(ch.Args[i].Pos, "%s %s: weight needs a value", n.Keyword.Text, r.Name)
 					ok = false
+					break
 				}
+				w, good := c.intTok("weight", ch.Args[i+1], lo, hi)
+				ok = ok && good
 				r.Weight, r.WeightSet = int(w), true
 				i++
 			case "reverse":

@@ -35,6 +35,8 @@ for f in "$SAMPLES"/keepalived.conf.*; do
 	timeout 4 keepalived -s "$NS" -n -l -P -d -i high -f "$TMP/$b" \
 		-p "$TMP/k.pid" -r "$TMP/v.pid" > "$TMP/$b.out" 2>&1 || true
 	sed -E 's/^[A-Z][a-z]{2} [A-Z][a-z]{2} +[0-9]+ [0-9:]{8} [0-9]{4}: //' "$TMP/$b.out" |
-		grep -v -e '^Command line' -e '^ *'"'" -e 'Running on' -e '^Configuration file' > "$OUT/$b.dump.txt"
+		sed -E -e "s|$TMP/||g" -e "s|$NS|NETNS|g" -e 's/pid=[0-9]+/pid=N/' -e 's/MAC = [0-9a-f:]+/MAC = X/' |
+		grep -v -e '^Command line' -e '^ *'"'" -e 'Running on' -e '^Configuration file' \
+			-e '^Startup complete' -e 'fe80::' > "$OUT/$b.dump.txt"
 	awk -f "$OUT/dump2json.awk" "$OUT/$b.dump.txt" > "$OUT/$b.golden.json"
 done
