@@ -63,6 +63,11 @@ func checkConfigs(out, errw io.Writer, files []string, asJSON bool, o kaconf.Loa
 			}
 			continue
 		}
+		for _, u := range cfg.NotActedOn {
+			if u.Block != "global_defs" {
+				fmt.Fprintf(errw, "%s: warning: %s (in %s) is parsed but not acted on by govrrp yet; `govrrp run` refuses this file unless --allow-unimplemented\n", u.Pos, u.Name, u.Block)
+			}
+		}
 		members = append(members, kaconf.Member{File: f, Config: cfg})
 		if !asJSON {
 			fmt.Fprintf(out, "%s: ok (%d vrrp_instance)\n", f, len(cfg.Instances))

@@ -40,7 +40,7 @@ type keepalivedFlags struct {
 	useFile, pidFile, vrrpPid, checkersPid, configID, signum, logFacility string
 	configTest                                                            string
 	dontFork, logConsole, logDetail, noSyslog, vrrpOnly, checkOnly        bool
-	noBFD, dumpConf, showVersion, help                                    bool
+	noBFD, dumpConf, showVersion, help, allowUnimplemented                bool
 	unsupported                                                           []string
 }
 
@@ -67,6 +67,7 @@ func newKeepalivedFlagSet(f *keepalivedFlags, stderr io.Writer) *pflag.FlagSet {
 	fs.Lookup("config-test").NoOptDefVal = "-"
 	fs.BoolVarP(&f.showVersion, "version", "v", false, "display the version number")
 	fs.BoolVarP(&f.help, "help", "h", false, "display this help message")
+	fs.BoolVar(&f.allowUnimplemented, "allow-unimplemented", false, "govrrp only: start even if the file uses keywords govrrp does not act on yet")
 	// keepalived flags govrrp does not provide: accepted by the parser so the
 	// error can name them instead of saying "unknown flag".
 	for _, u := range []struct {
@@ -138,7 +139,7 @@ func keepalivedMain(args []string, stdout, stderr io.Writer) error {
 		return daemonize(args)
 	}
 	rf := runFlags{config: f.useFile, socket: daemon.DefaultSocket, pidFile: f.pidFile, vrrpOnly: f.vrrpOnly,
-		configID: f.configID, debug: f.logDetail, extraPidFiles: []string{f.vrrpPid}}
+		configID: f.configID, debug: f.logDetail, extraPidFiles: []string{f.vrrpPid}, allowUnimplemented: f.allowUnimplemented}
 	return runDaemon(context.Background(), rf)
 }
 

@@ -18,6 +18,9 @@ type runFlags struct {
 	vrrpOnly bool
 	configID string
 	debug    bool
+	// allowUnimplemented starts even when the file uses keywords govrrp
+	// parses but does not act on yet.
+	allowUnimplemented bool
 	// extraPidFiles also get our pid: keepalived mode writes both its parent
 	// and VRRP-child pid files, which are the same process here.
 	extraPidFiles []string
@@ -41,6 +44,7 @@ removes its virtual addresses.`,
 	fl.BoolVarP(&f.vrrpOnly, "vrrp", "P", false, "skip LVS/checker blocks of the file with a notice (keepalived -P)")
 	fl.StringVarP(&f.configID, "config-id", "i", "", "configuration id for @ conditional lines (default: short hostname)")
 	fl.BoolVarP(&f.debug, "log-detail", "D", false, "debug logging (every dropped advert with its reason)")
+	fl.BoolVar(&f.allowUnimplemented, "allow-unimplemented", false, "start even if the file uses keywords govrrp does not act on yet (they are ignored, each logged)")
 	return cmd
 }
 

@@ -21,6 +21,16 @@ type Status struct {
 	Config    string     `json:"config"`
 	StartedAt time.Time  `json:"started_at"`
 	Instances []Instance `json:"instances"`
+	// Sockets count what each shared socket dropped before any instance
+	// saw it: adverts for virtual routers this node does not run.
+	Sockets []Socket `json:"sockets,omitempty"`
+}
+
+// Socket is one shared interface+family socket.
+type Socket struct {
+	Interface string            `json:"interface"`
+	Family    string            `json:"family"`
+	Drops     map[string]uint64 `json:"drops,omitempty"`
 }
 
 // Instance is one vrrp_instance as `govrrp status` shows it.

@@ -53,6 +53,9 @@ func (p *statusProvider) Status() control.Status {
 		}
 		st.Instances = append(st.Instances, ci)
 	}
+	for _, sock := range d.sockets {
+		st.Sockets = append(st.Sockets, control.Socket{Interface: sock.Interface, Family: sock.Family, Drops: sock.snapshot()})
+	}
 	return st
 }
 

@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -39,7 +40,11 @@ type Options struct {
 	ExtraPidFiles []string // written and removed like PidFile (keepalived mode's -r)
 	VRRPOnly      bool     // keepalived -P: LVS/checker blocks are skipped with a notice
 	ConfigID      string   // keepalived -i
-	Logger        *slog.Logger
+	// AllowUnimplemented runs a configuration that uses keywords govrrp
+	// parses but does not act on yet (tracking, notify, sync groups ...),
+	// logging each instead of refusing to start.
+	AllowUnimplemented bool
+	Logger             *slog.Logger
 }
 
 // addrOps is what the daemon needs from internal/vip; a seam for tests.
@@ -59,6 +64,7 @@ type Daemon struct {
 	log       *slog.Logger
 	cfg       *kaconf.Config
 	instances []*instance
+	sockets   []*socketStats // one per shared socket, for drops no instance owns
 	pool      *transport.Pool
 	addrs     addrOps
 	announce  announcer
@@ -107,6 +113,9 @@ func Run(ctx context.Context, o Options) error {
 	if len(cfg.Instances) == 0 {
 		return fmt.Errorf("%s: no vrrp_instance to run", o.ConfigPath)
 	}
+	if err := checkNotActedOn(log, cfg, o.AllowUnimplemented); err != nil {
+		return err
+	}
 
 	d := newDaemon(cfg, o, productionDeps())
 	defer d.announce.Close()
@@ -153,6 +162,27 @@ func newDaemon(cfg *kaconf.Config, o Options, dp deps) *Daemon {
 		start:      time.Now(),
 		configPath: o.ConfigPath,
 	}
+}
+
+// checkNotActedOn refuses a configuration whose VRRP behaviour depends on
+// keywords govrrp does not implement yet: running it would silently fail
+// over differently from keepalived. global_defs tuning (notification mail,
+// script security, timers of unimplemented features) only gets a warning.
+func checkNotActedOn(log *slog.Logger, cfg *kaconf.Config, allow bool) error {
+	var refused []string
+	for _, u := range cfg.NotActedOn {
+		msg := fmt.Sprintf("%s (in %s) is not implemented by govrrp yet", u.Name, u.Block)
+		if u.Block == "global_defs" || allow {
+			log.Warn(msg+"; ignored", "at", u.Pos.String())
+			continue
+		}
+		refused = append(refused, fmt.Sprintf("%s: %s", u.Pos, msg))
+	}
+	if len(refused) == 0 {
+		return nil
+	}
+	return fmt.Errorf("the configuration uses keywords govrrp does not act on yet, so it would fail over differently from keepalived:\n  %s\n(run with --allow-unimplemented to start anyway, ignoring them)",
+		strings.Join(refused, "\n  "))
 }
 
 func logDiagnostic(log *slog.Logger, d kaconf.Diagnostic) {

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -252,6 +253,7 @@ func TestForgedAdvertsNeverMoveTheVIP(t *testing.T) {
 			{"wrong type", 255, flip(good(254, 51, 100*time.Millisecond), 0, 0x32), "type"},
 			{"lying count", 255, flip(good(254, 51, 100*time.Millisecond), 3, 4), "length"},
 			{"zero interval", 255, good(254, 51, 0), "zero_interval"},
+			{"unknown vrid", 255, good(254, 52, 100*time.Millisecond), "unknown_vrid"},
 		}
 		for _, f := range forged {
 			for range 20 {
@@ -266,6 +268,9 @@ func TestForgedAdvertsNeverMoveTheVIP(t *testing.T) {
 			t.Fatalf("forged adverts moved the master: state %s", a.state())
 		}
 		drops := a.d.instances[0].snapshot().Drops
+		for reason, n := range a.d.sockets[0].snapshot() {
+			drops[reason] += n // adverts for VRIDs no instance runs
+		}
 		for _, f := range forged {
 			if drops[f.reason] == 0 {
 				t.Errorf("%s: no drop counted under %q (drops %v)", f.name, f.reason, drops)
@@ -307,4 +312,32 @@ func TestBackupAdvertPathAllocationFree(t *testing.T) {
 
 func fsmAdvert(prio uint8, src netip.Addr) fsm.Event {
 	return fsm.Advert(prio, 100*time.Millisecond, src)
+}
+
+func TestRefusesKeywordsNotActedOn(t *testing.T) {
+	cfg := loadConf(t, `global_defs {
+    notification_email {
+        ops@example.org
+    }
+}
+vrrp_script chk {
+    script "/bin/true"
+}
+`+fmt.Sprintf(twoNodeConf, "BACKUP", 100, "1", "track_script {\n chk\n }"))
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	err := checkNotActedOn(log, cfg, false)
+	if err == nil {
+		t.Fatal("a file with track_script was accepted")
+	}
+	for _, want := range []string{"keepalived.conf:6:1: vrrp_script (in top)", "keepalived.conf:15:5: track_script (in vrrp_instance)", "--allow-unimplemented"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "notification_email") {
+		t.Errorf("global_defs tuning should only warn:\n%v", err)
+	}
+	if err := checkNotActedOn(log, cfg, true); err != nil {
+		t.Errorf("with --allow-unimplemented: %v", err)
+	}
 }

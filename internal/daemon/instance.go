@@ -175,3 +175,31 @@ func newInstance(c *kaconf.Instance, g *kaconf.GlobalDefs, primaryAddr func(stri
 	_ = g
 	return in, nil
 }
+
+// socketStats counts what a shared socket drops before any instance sees it.
+type socketStats struct {
+	Interface string
+	Family    string
+	mu        sync.Mutex
+	drops     map[string]uint64
+}
+
+func newSocketStats(c transport.Config) *socketStats {
+	fam := "inet"
+	if c.IPv6 {
+		fam = "inet6"
+	}
+	return &socketStats{Interface: c.Interface, Family: fam, drops: map[string]uint64{}}
+}
+
+func (s *socketStats) countDrop(reason string) {
+	s.mu.Lock()
+	s.drops[reason]++
+	s.mu.Unlock()
+}
+
+func (s *socketStats) snapshot() map[string]uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.drops)
+}

@@ -125,7 +125,9 @@ func (d *Daemon) openSockets() error {
 		if !started[mux] {
 			// The pool runs one reader per socket; we only watch it.
 			started[mux] = true
-			mux.SetUnknown(d.unknownReceiver(in.sockCfg))
+			sock := newSocketStats(in.sockCfg)
+			d.sockets = append(d.sockets, sock)
+			mux.SetUnknown(d.unknownReceiver(sock))
 			go func(cfg transport.Config) {
 				select {
 				case <-mux.Done():
@@ -190,11 +192,18 @@ func (d *Daemon) receiver(in *instance) transport.Handler {
 	}
 }
 
-// unknownReceiver counts packets for VRIDs no instance of this socket runs.
-// They belong to the socket, not an instance, so they are logged at debug.
-func (d *Daemon) unknownReceiver(cfg transport.Config) transport.Handler {
+// unknownReceiver counts packets for VRIDs no instance of this socket runs
+// (and ones too short to carry a VRID) against the socket itself.
+func (d *Daemon) unknownReceiver(sock *socketStats) transport.Handler {
 	return func(payload []byte, m transport.Meta) {
-		d.log.Debug("advert for unknown virtual router dropped", "interface", cfg.Interface, "from", m.Src, "len", len(payload))
+		reason := vrrp.DropUnknownVRID.String()
+		if len(payload) < 2 {
+			reason = vrrp.DropTooShort.String()
+		}
+		sock.countDrop(reason)
+		if d.log.Enabled(d.ctx, slog.LevelDebug) {
+			d.log.Debug("advert dropped", "interface", sock.Interface, "from", m.Src, "reason", reason, "len", len(payload))
+		}
 	}
 }
 

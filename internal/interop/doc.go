@@ -9,5 +9,8 @@
 // forged packets go only to the lab link (224.0.0.18 or a lab address).
 //
 // Run: sudo go test ./internal/interop/ (add -run TestHandoverTimes -v for
-// the handover table).
+// the handover table). TestMain raises -parallel to 4 unless given: labs
+// mostly wait on protocol timers. The 100 ms scenarios assert protocol
+// bounds of a few hundred milliseconds, so a heavily loaded machine can
+// make them fail; failure messages carry the load average.
 package interop

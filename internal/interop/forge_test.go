@@ -238,6 +238,7 @@ func runForge(t *testing.T, sc scenario, im impl) {
 	base := advertSpec{version: sc.version, vrid: vrid, priority: 254, advert: sc.advert,
 		addrs: []netip.Addr{vip4}, authPass: sc.authPass}
 	watch := watchVIP(a, vip4, 10*time.Millisecond)
+	t.Cleanup(func() { watch.stop() }) // also on early failure; stop is idempotent
 	rng := rand.New(rand.NewPCG(1, 2)) // fixed seed: failures reproduce
 	for _, k := range forgeKinds(sc.version, src, vrrpGroup4) {
 		if im == keepalived && k.reason == "zero_interval" {

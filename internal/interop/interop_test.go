@@ -3,6 +3,7 @@ package interop
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -93,7 +94,7 @@ func settle(t testing.TB, sc scenario, hi, lo *node, all ...*node) {
 	before := transitionsOf(t, all...)
 	n, err := holdOwner(3*sc.advert, sampleEvery(sc.advert), sc.vip(), hi.name, all...)
 	if err != nil {
-		fail(t, fmt.Sprintf("flapping: %v", err), all...)
+		fail(t, fmt.Sprintf("flapping: %v [%s]", err, loadAvg()), all...)
 	}
 	after := transitionsOf(t, all...)
 	for i, nd := range all {
@@ -177,8 +178,8 @@ func handover(t testing.TB, sc scenario, from, to *node, all ...*node) time.Dura
 		fail(t, fmt.Sprintf("after SIGTERM of %s: %v", from.name, err), all...)
 	}
 	if took >= bound {
-		fail(t, fmt.Sprintf("handover %s→%s took %v, not below master-down %v: priority-0 advert not honoured (or not sent)",
-			from.name, to.name, took, bound), all...)
+		fail(t, fmt.Sprintf("handover %s→%s took %v, not below master-down %v: priority-0 advert not honoured (or not sent) [%s]",
+			from.name, to.name, took, bound, loadAvg()), all...)
 	}
 	if err := from.waitExit(exitTimeout); err != nil {
 		fail(t, err.Error(), all...)
@@ -208,6 +209,16 @@ func checkPriorityZero(t testing.TB, c *netlab.Capture, all ...*node) {
 		}
 	}
 	fail(t, fmt.Sprintf("no priority-0 advert on the wire during the handover; capture:\n%s", tailLines(text, 20)), all...)
+}
+
+// loadAvg helps to tell a slow daemon from a starved machine in failures.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if err != nil || len(f) < 3 {
+		return "load average unknown"
+	}
+	return "load average " + strings.Join(f[:3], " ")
 }
 
 // stopBoth SIGTERMs every node still running and wants them gone with no

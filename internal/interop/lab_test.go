@@ -61,7 +61,7 @@ func twoHosts(t testing.TB, ia, ib impl) (*netlab.Lab, *node, *node) {
 	if testing.Short() {
 		t.Skip("interop: integration test (namespaces, real daemons) skipped in -short mode")
 	}
-	netlab.Require(t, "ip", "keepalived")
+	netlab.Require(t, "ip", "keepalived", "tcpdump")
 	lab := netlab.New(t)
 	seg := lab.AddSegment("lan", lanV4, lanV6)
 	mk := func(name string, im impl, v4, v6 netip.Prefix) *node {
@@ -204,7 +204,9 @@ type instStatus struct {
 }
 
 // status runs `govrrp status --socket S --json` (black box, like an operator)
-// and returns the one instance of our scenarios.
+// and returns the one instance of our scenarios. Drops counted by the
+// instance's shared socket (adverts for a VRID the node does not run) are
+// added to the instance's drops: in these one-instance labs they are its.
 func (n *node) status() (instStatus, error) {
 	if n.impl != govrrp {
 		return instStatus{}, fmt.Errorf("interop: %s runs %s, no govrrp status", n.name, n.impl)
@@ -217,6 +219,9 @@ func (n *node) status() (instStatus, error) {
 	}
 	var doc struct {
 		Instances []instStatus `json:"instances"`
+		Sockets   []struct {
+			Drops map[string]uint64 `json:"drops"`
+		} `json:"sockets"`
 	}
 	if err := json.Unmarshal(out, &doc); err != nil {
 		return instStatus{}, fmt.Errorf("interop: status of %s: %w: %s", n.name, err, out)
@@ -224,7 +229,16 @@ func (n *node) status() (instStatus, error) {
 	if len(doc.Instances) != 1 {
 		return instStatus{}, fmt.Errorf("interop: status of %s: %d instances, want 1: %s", n.name, len(doc.Instances), out)
 	}
-	return doc.Instances[0], nil
+	st := doc.Instances[0]
+	for _, sock := range doc.Sockets {
+		for reason, n := range sock.Drops {
+			if st.Drops == nil {
+				st.Drops = map[string]uint64{}
+			}
+			st.Drops[reason] += n
+		}
+	}
+	return st, nil
 }
 
 // transitions is the govrrp transition count, -1 for keepalived nodes.

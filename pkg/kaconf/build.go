@@ -56,6 +56,7 @@ func Build(nodes []*Node, o LoadOptions) (*Config, []Diagnostic, error) {
 	dispatch(c, topTable, nodes, cfg)
 	derive(c, cfg)
 	check(c, cfg)
+	cfg.NotActedOn = c.parsedOnly
 	return cfg, c.diags, c.err()
 }
 
@@ -87,14 +88,18 @@ const second = time.Second
 
 // ctx carries diagnostics and bookkeeping through one Build.
 type ctx struct {
-	o        LoadOptions
-	diags    []Diagnostic
-	topIdx   map[*Node]int           // top-level node → index, for order-free references
-	defIdx   map[string]int          // "script:NAME" → index of its top-level definition
-	instIdx  map[*Instance]int       // instance → index of its top-level node
-	set      map[any]map[string]bool // object → keywords given explicitly
-	lvsSeen  bool
-	unknowns int // unknown keywords seen, to bound suggestion work
+	o       LoadOptions
+	diags   []Diagnostic
+	topIdx  map[*Node]int           // top-level node → index, for order-free references
+	defIdx  map[string]int          // "script:NAME" → index of its top-level definition
+	instIdx map[*Instance]int       // instance → index of its top-level node
+	set     map[any]map[string]bool // object → keywords given explicitly
+	lvsSeen bool
+	// parsedOnly lists the lines whose keyword govrrp parses but does not
+	// act on yet, for the daemon to refuse or warn.
+	parsedOnly      []KeywordUse
+	parsedOnlyDepth int // > 0 while inside a parsed-only block
+	unknowns        int // unknown keywords seen, to bound suggestion work
 }
 
 func newCtx(o LoadOptions) *ctx {

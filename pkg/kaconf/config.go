@@ -19,6 +19,9 @@ type Config struct {
 	StaticIPAddresses []VIP
 	StaticRoutes      []Raw
 	StaticRules       []Raw
+	// NotActedOn lists, in file order, the lines whose keyword is parsed and
+	// validated but not yet acted on by the daemon (status ParsedOnly).
+	NotActedOn []KeywordUse
 	// Skipped lists the top-level blocks that are recognised but not read
 	// (LVS, checkers, BFD, ...), in file order.
 	Skipped []Raw

@@ -52,6 +52,20 @@ type keyword[T any] struct {
 	fn     func(c *ctx, n *Node, t T)
 }
 
+// with returns the keyword with another status; it keeps the helpers that
+// build rows (gInt, iFlag, ...) free of a status argument.
+func (k keyword[T]) with(st Status) keyword[T] {
+	k.status = st
+	return k
+}
+
+// KeywordUse is one line of a file that uses a keyword.
+type KeywordUse struct {
+	Block string
+	Name  string
+	Pos   Pos
+}
+
 // table is the registry of one block kind.
 type table[T any] struct {
 	block   string
@@ -97,9 +111,21 @@ func dispatch[T any](c *ctx, tb *table[T], nodes []*Node, tgt T) {
 		if !c.shapeOK(tb.block, k.name, k.min, k.max, k.block, n) {
 			continue
 		}
+		// Only the outermost parsed-only line is recorded: a vrrp_script
+		// block is one thing not acted on, not one per line inside it.
+		notActedOn := k.status == ParsedOnly && c.parsedOnlyDepth == 0
+		if notActedOn {
+			c.parsedOnly = append(c.parsedOnly, KeywordUse{Block: tb.block, Name: k.name, Pos: n.Pos()})
+		}
 		switch {
 		case k.fn != nil:
+			if notActedOn {
+				c.parsedOnlyDepth++
+			}
 			k.fn(c, n, tgt)
+			if notActedOn {
+				c.parsedOnlyDepth--
+			}
 		case k.status == Rejected:
 			c.errf(n.Pos(), "keyword %q in %s is not supported by govrrp (it is from a keepalived newer than 2.2.7)", k.name, tb.block)
 		case tb.rawSink != nil:

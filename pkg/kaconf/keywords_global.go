@@ -67,10 +67,10 @@ var globalTable = newTable("global_defs", globalSink, []kwG{
 				g.VRRPVersion = uint8(v)
 			}
 		}},
-	gInt("vrrp_garp_master_repeat", 0, 255, "GARPs per burst on becoming master (default 5)", func(g *GlobalDefs, v int) { g.GarpMasterRepeat = v }),
-	gSecs("vrrp_garp_master_delay", 0, 255, "delay of the second GARP burst (default 5 s, 0 = none)", func(g *GlobalDefs, v time.Duration) { g.GarpMasterDelay = v }),
-	gSecs("vrrp_garp_master_refresh", 0, 1e9, "periodic GARP refresh while master (default 0 = off)", func(g *GlobalDefs, v time.Duration) { g.GarpMasterRefresh = v }),
-	gInt("vrrp_garp_master_refresh_repeat", 1, 255, "GARPs per refresh (default 1)", func(g *GlobalDefs, v int) { g.GarpMasterRefreshRepeat = v }),
+	gInt("vrrp_garp_master_repeat", 0, 255, "GARPs per burst on becoming master (default 5)", func(g *GlobalDefs, v int) { g.GarpMasterRepeat = v }).with(Supported),
+	gSecs("vrrp_garp_master_delay", 0, 255, "delay of the second GARP burst (default 5 s, 0 = none)", func(g *GlobalDefs, v time.Duration) { g.GarpMasterDelay = v }).with(Supported),
+	gSecs("vrrp_garp_master_refresh", 0, 1e9, "periodic GARP refresh while master (default 0 = off)", func(g *GlobalDefs, v time.Duration) { g.GarpMasterRefresh = v }).with(Supported),
+	gInt("vrrp_garp_master_refresh_repeat", 1, 255, "GARPs per refresh (default 1)", func(g *GlobalDefs, v int) { g.GarpMasterRefreshRepeat = v }).with(Supported),
 	gInt("vrrp_garp_lower_prio_repeat", 0, 255, "GARPs after a lower-priority advert (default: vrrp_garp_master_repeat)", func(g *GlobalDefs, v int) { g.GarpLowerPrioRepeat = v }),
 	gSecs("vrrp_garp_lower_prio_delay", 0, 255, "delay for that burst (default: vrrp_garp_master_delay)", func(g *GlobalDefs, v time.Duration) { g.GarpLowerPrioDelay = v }),
 	gSecs("vrrp_garp_interval", 0, 1, "delay between GARPs on an interface", func(g *GlobalDefs, v time.Duration) { g.GarpInterval = v }),

@@ -107,7 +107,7 @@ var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
 	iInt("garp_master_repeat", Supported, 0, 255, "GARPs per burst on becoming master (default global, 5)", func(in *Instance, v int) { in.GarpMasterRepeat = v }),
 	iSecs("garp_master_delay", Supported, 0, 255, "delay of the second burst (default global, 5 s)", func(in *Instance, v time.Duration) { in.GarpMasterDelay = v }),
 	iSecs("garp_master_refresh", Supported, 0, 1e9, "GARP refresh while master (default global, 0 = off)", func(in *Instance, v time.Duration) { in.GarpMasterRefresh = v }),
-	iInt("garp_master_refresh_repeat", ParsedOnly, 1, 255, "GARPs per refresh (default global, 1)", func(in *Instance, v int) { in.GarpMasterRefreshRepeat = v }),
+	iInt("garp_master_refresh_repeat", Supported, 1, 255, "GARPs per refresh (default global, 1)", func(in *Instance, v int) { in.GarpMasterRefreshRepeat = v }),
 	iInt("garp_lower_prio_repeat", ParsedOnly, 0, 255, "GARPs after a lower-priority advert", func(in *Instance, v int) { in.GarpLowerPrioRepeat = v }),
 	iSecs("garp_lower_prio_delay", ParsedOnly, 0, 255, "delay for that burst", func(in *Instance, v time.Duration) { in.GarpLowerPrioDelay = v }),
 	iOther("garp_extra_if", "[all] SECS", 1, 2, "periodic GARP on other interfaces"),
@@ -133,7 +133,7 @@ var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
 	iFlag("accept", "accept packets to VIPs when not owner (default)", func(in *Instance) { t := true; in.Accept = &t }),
 	iFlag("no_accept", "drop packets to VIPs when not owner", func(in *Instance) { f := false; in.Accept = &f }),
 	iBool("strict_mode", "strict RFC compliance (default vrrp_strict)", func(in *Instance, v bool) { in.StrictMode = v }),
-	iFlag("v3_checksum_as_v2", "v3 IPv4 checksum without pseudo-header (keepalived > 2.2)", func(in *Instance) { in.V3ChecksumAsV2 = true }),
+	iFlag("v3_checksum_as_v2", "v3 IPv4 checksum without pseudo-header (keepalived > 2.2)", func(in *Instance) { in.V3ChecksumAsV2 = true }).with(Supported),
 	{name: "use_vmac", args: "[IFNAME] [MAC]", max: 2, status: ParsedOnly, doc: "virtual MAC via macvlan",
 		fn: func(c *ctx, n *Node, in *Instance) {
 			in.UseVMAC = "-" // resolved to vrrp.<VRID> in derive

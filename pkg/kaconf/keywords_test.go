@@ -12,13 +12,14 @@ import (
 func TestSupportedKeywords(t *testing.T) {
 	want := []string{
 		"authentication.auth_pass", "authentication.auth_type",
-		"global_defs.router_id", "global_defs.vrrp_version",
+		"global_defs.router_id", "global_defs.vrrp_garp_master_delay", "global_defs.vrrp_garp_master_refresh",
+		"global_defs.vrrp_garp_master_refresh_repeat", "global_defs.vrrp_garp_master_repeat", "global_defs.vrrp_version",
 		"top.global_defs", "top.vrrp_instance",
 		"vrrp_instance.advert_int", "vrrp_instance.authentication", "vrrp_instance.garp_master_delay",
-		"vrrp_instance.garp_master_refresh", "vrrp_instance.garp_master_repeat", "vrrp_instance.interface",
+		"vrrp_instance.garp_master_refresh", "vrrp_instance.garp_master_refresh_repeat", "vrrp_instance.garp_master_repeat", "vrrp_instance.interface",
 		"vrrp_instance.mcast_src_ip", "vrrp_instance.nopreempt", "vrrp_instance.preempt_delay",
 		"vrrp_instance.priority", "vrrp_instance.state", "vrrp_instance.unicast_peer",
-		"vrrp_instance.unicast_src_ip", "vrrp_instance.version", "vrrp_instance.virtual_ipaddress",
+		"vrrp_instance.unicast_src_ip", "vrrp_instance.v3_checksum_as_v2", "vrrp_instance.version", "vrrp_instance.virtual_ipaddress",
 		"vrrp_instance.virtual_router_id",
 	}
 	var got []string
