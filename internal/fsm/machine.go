@@ -244,7 +244,9 @@ func (m *Machine) onStartup(out []Action) []Action {
 	if m.faulted {
 		return m.changeState(out, Fault, "fault: "+m.faultReason)
 	}
-	if m.owner() {
+	// keepalived: only an owner that is also "state MASTER" skips the wait;
+	// an owner configured as BACKUP waits like anyone (and then wins).
+	if m.owner() && m.cfg.WantMaster {
 		return m.becomeMaster(out, "startup as address owner (priority 255)")
 	}
 	out = m.enterBackup(out)
