@@ -56,7 +56,7 @@ demo: deps build
 	./bin/govrrp-demo -bin $(CURDIR)/$(BIN)
 
 keywords:
-	@$(GO) run ./cmd/kaconf-keywords
+	$(GO) run ./cmd/kaconf-keywords -readme README.md
 
 clean:
 	rm -rf bin
