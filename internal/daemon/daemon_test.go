@@ -54,16 +54,24 @@ func (f *fakeAddrs) holds(p string) bool {
 	return ok
 }
 
+// fakeAnnouncer records each burst as "+ELAPSED×REPEAT" since start.
 type fakeAnnouncer struct {
 	mu     sync.Mutex
-	bursts int
+	start  time.Time
+	bursts []string
 }
 
-func (f *fakeAnnouncer) AnnounceBurst(_ context.Context, _ []vip.Address, _ int) error {
+func (f *fakeAnnouncer) AnnounceBurst(_ context.Context, _ []vip.Address, repeat int) error {
 	f.mu.Lock()
-	f.bursts++
+	f.bursts = append(f.bursts, fmt.Sprintf("+%v×%d", time.Since(f.start).Round(100*time.Millisecond), repeat))
 	f.mu.Unlock()
 	return nil
+}
+
+func (f *fakeAnnouncer) log() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.bursts...)
 }
 
 func (f *fakeAnnouncer) Close() error { return nil }
@@ -106,7 +114,7 @@ func loadConf(t *testing.T, text string) *kaconf.Config {
 func startNode(t *testing.T, seg *transport.Segment, src string, conf string, preset ...string) *node {
 	t.Helper()
 	addr := netip.MustParseAddr(src)
-	n := &node{addrs: &fakeAddrs{set: map[netip.Prefix]bool{}}, garp: &fakeAnnouncer{}, done: make(chan error, 1)}
+	n := &node{addrs: &fakeAddrs{set: map[netip.Prefix]bool{}}, garp: &fakeAnnouncer{start: time.Now()}, done: make(chan error, 1)}
 	for _, p := range preset {
 		n.addrs.set[netip.MustParsePrefix(p)] = true
 	}
@@ -340,4 +348,39 @@ vrrp_script chk {
 	if err := checkNotActedOn(log, cfg, true); err != nil {
 		t.Errorf("with --allow-unimplemented: %v", err)
 	}
+}
+
+// keepalived's announcement schedule: garp_master_repeat on becoming master,
+// the same again after garp_master_delay, then garp_master_refresh_repeat
+// every garp_master_refresh while still master; nothing once it is not.
+func TestGratuitousARPSchedule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		seg := transport.NewSegment()
+		garp := "version 3\n garp_master_repeat 3\n garp_master_delay 5\n garp_master_refresh 10\n garp_master_refresh_repeat 2"
+		a := startNode(t, seg, "192.0.2.11", fmt.Sprintf(twoNodeConf, "MASTER", 150, "1", garp))
+		time.Sleep(28 * time.Second)
+		// Master after the 3.4 s master-down interval; bursts at +3.4, +8.4,
+		// then refreshes at +18.4 and +28.4 fall after the sleep's end.
+		want := []string{"+3.4s×3", "+8.4s×3", "+18.4s×2"}
+		if diff := cmp.Diff(want, a.garp.log()); diff != "" {
+			t.Errorf("bursts (-want +got):\n%s", diff)
+		}
+
+		a.stop(t)
+
+		// A higher-priority node takes over before a's second burst is due:
+		// the demoted node must not announce the VIP again.
+		a = startNode(t, seg, "192.0.2.11", fmt.Sprintf(twoNodeConf, "MASTER", 150, "1", garp))
+		time.Sleep(4400 * time.Millisecond) // a masters at +3.4 s
+		b := startNode(t, seg, "192.0.2.12", fmt.Sprintf(twoNodeConf, "BACKUP", 200, "1", garp))
+		time.Sleep(25 * time.Second) // b preempts at about +7.6 s, before a's +8.4 s burst
+		if a.state() != "BACKUP" || b.state() != "MASTER" {
+			t.Fatalf("states a=%s b=%s, want BACKUP MASTER", a.state(), b.state())
+		}
+		if diff := cmp.Diff([]string{"+3.4s×3"}, a.garp.log()); diff != "" {
+			t.Errorf("demoted node's bursts (-want +got):\n%s", diff)
+		}
+		a.stop(t)
+		b.stop(t)
+	})
 }
