@@ -49,8 +49,11 @@ fuzz:
 		done; \
 	done
 
-bench: build
-	GOVRRP_BIN=$(CURDIR)/$(BIN) $(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+# bench: the Go micro-benchmarks, then keepalived and govrrp handing over side by
+# side in one run (root: network namespaces).
+bench: deps build
+	$(GO) test -run='^$$' -bench=. -benchmem ./pkg/... ./internal/fsm/ ./internal/daemon/ ./internal/transport/ ./internal/vip/
+	GOVRRP_BIN=$(CURDIR)/$(BIN) $(GO) test -run='^$$' -bench=Handover -benchtime=5x ./internal/interop/
 
 demo: deps build
 	./bin/govrrp-demo -bin $(CURDIR)/$(BIN)

@@ -42,7 +42,7 @@ func TestHandoverTimes(t *testing.T) {
 
 // measureHandovers: a (p.a, prio 150) is master, b (p.b, 100) backup;
 // SIGTERM a, measure, restart a, wait for preemption; rounds times.
-func measureHandovers(t *testing.T, sc scenario, p pairing, rounds int) []time.Duration {
+func measureHandovers(t testing.TB, sc scenario, p pairing, rounds int) []time.Duration {
 	_, a, b := twoHosts(t, p.a, p.b)
 	aConf := a.confFor(sc, b, prioHigh)
 	a.start(aConf, prioHigh)
