@@ -127,18 +127,13 @@ func multicastOnlyJoined(rc syscall.RawConn, ipv6 bool) error {
 	return nil
 }
 
-func (c *rawConn) setup4() error {
-	p := c.p4
-	steps := []struct {
-		what string
-		err  func() error
-	}{
-		{"control messages", func() error { return p.SetControlMessage(ipv4.FlagTTL|ipv4.FlagDst|ipv4.FlagInterface, true) }},
-		{"ttl", func() error { return p.SetTTL(c.ttl) }},
-		{"multicast ttl", func() error { return p.SetMulticastTTL(c.ttl) }},
-		{"multicast loopback", func() error { return p.SetMulticastLoopback(false) }},
-		{"multicast interface", func() error { return p.SetMulticastInterface(c.ifi) }},
-	}
+// setupStep is one socket option to set, named for the error message.
+type setupStep struct {
+	what string
+	err  func() error
+}
+
+func applySteps(steps []setupStep) error {
 	for _, s := range steps {
 		if err := s.err(); err != nil {
 			return fmt.Errorf("set %s: %w", s.what, err)
@@ -147,12 +142,20 @@ func (c *rawConn) setup4() error {
 	return nil
 }
 
+func (c *rawConn) setup4() error {
+	p := c.p4
+	return applySteps([]setupStep{
+		{"control messages", func() error { return p.SetControlMessage(ipv4.FlagTTL|ipv4.FlagDst|ipv4.FlagInterface, true) }},
+		{"ttl", func() error { return p.SetTTL(c.ttl) }},
+		{"multicast ttl", func() error { return p.SetMulticastTTL(c.ttl) }},
+		{"multicast loopback", func() error { return p.SetMulticastLoopback(false) }},
+		{"multicast interface", func() error { return p.SetMulticastInterface(c.ifi) }},
+	})
+}
+
 func (c *rawConn) setup6() error {
 	p := c.p6
-	steps := []struct {
-		what string
-		err  func() error
-	}{
+	return applySteps([]setupStep{
 		{"control messages", func() error {
 			return p.SetControlMessage(ipv6.FlagHopLimit|ipv6.FlagDst|ipv6.FlagInterface, true)
 		}},
@@ -160,13 +163,7 @@ func (c *rawConn) setup6() error {
 		{"multicast hop limit", func() error { return p.SetMulticastHopLimit(c.ttl) }},
 		{"multicast loopback", func() error { return p.SetMulticastLoopback(false) }},
 		{"multicast interface", func() error { return p.SetMulticastInterface(c.ifi) }},
-	}
-	for _, s := range steps {
-		if err := s.err(); err != nil {
-			return fmt.Errorf("set %s: %w", s.what, err)
-		}
-	}
-	return nil
+	})
 }
 
 // JoinMulticast joins 224.0.0.18 or ff02::12 on the bound interface; joining
