@@ -42,8 +42,8 @@ func NewManager(h *netlink.Handle) *Manager {
 // address whose scope differs from the primary address of the same subnet.
 // IPv6 identity is the address alone: with 2001:db8::10/128 present, adding
 // 2001:db8::10/64 is EEXIST (success) while Has of the /64 stays false.
-// keepalived 2.2.7 installs IPv6 VIPs with preferred lifetime 0
-// ("deprecated", never picked as a source address); we keep "forever".
+// This matches keepalived 2.2.7 (`ip -6 addr`: "nodad", valid_lft and
+// preferred_lft forever).
 func (m *Manager) Add(a Address) error {
 	if err := a.Validate(); err != nil {
 		return err
