@@ -28,7 +28,7 @@ func (p *statusProvider) Status() control.Status {
 		s := in.snapshot()
 		ci := control.Instance{
 			Name:              in.name,
-			Interface:         in.cfg.Interface,
+			Interface:         in.ifname,
 			VRID:              in.cfg.VRID,
 			Version:           uint8(in.version),
 			Family:            "inet",

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -68,7 +67,7 @@ type Daemon struct {
 	pool      *transport.Pool
 	addrs     addrOps
 	announce  announcer
-	primary   func(string, bool) (netip.Addr, error)
+	lookup    addrLookup
 
 	events     chan loopEvent
 	ctx        context.Context
@@ -139,11 +138,12 @@ type deps struct {
 	listen   func(transport.Config) (transport.Conn, error)
 	addrs    addrOps
 	announce announcer
-	primary  func(ifname string, ipv6 bool) (netip.Addr, error)
+	lookup   addrLookup
 }
 
 func productionDeps() deps {
-	return deps{listen: transport.Listen, addrs: vip.NewManager(nil), announce: vip.NewAnnouncer(), primary: transport.PrimaryAddr}
+	return deps{listen: transport.Listen, addrs: vip.NewManager(nil), announce: vip.NewAnnouncer(),
+		lookup: addrLookup{primary: transport.PrimaryAddr, interfaceOf: transport.InterfaceOf}}
 }
 
 func newDaemon(cfg *kaconf.Config, o Options, dp deps) *Daemon {
@@ -157,7 +157,7 @@ func newDaemon(cfg *kaconf.Config, o Options, dp deps) *Daemon {
 		pool:       transport.NewPool(dp.listen),
 		addrs:      dp.addrs,
 		announce:   dp.announce,
-		primary:    dp.primary,
+		lookup:     dp.lookup,
 		events:     make(chan loopEvent, eventQueueLen),
 		start:      time.Now(),
 		configPath: o.ConfigPath,

@@ -122,7 +122,10 @@ func startNode(t *testing.T, seg *transport.Segment, src string, conf string, pr
 		listen:   seg.Listener(addr),
 		addrs:    n.addrs,
 		announce: n.garp,
-		primary:  func(string, bool) (netip.Addr, error) { return addr, nil },
+		lookup: addrLookup{
+			primary:     func(string, bool) (netip.Addr, error) { return addr, nil },
+			interfaceOf: func(netip.Addr) (string, error) { return "eth0", nil },
+		},
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
@@ -383,4 +386,58 @@ func TestGratuitousARPSchedule(t *testing.T) {
 		a.stop(t)
 		b.stop(t)
 	})
+}
+
+func TestNewInstanceResolvesAddresses(t *testing.T) {
+	lookup := addrLookup{
+		primary: func(ifname string, ipv6 bool) (netip.Addr, error) {
+			if ipv6 {
+				return netip.MustParseAddr("fe80::1"), nil
+			}
+			return netip.MustParseAddr("192.0.2.11"), nil
+		},
+		interfaceOf: func(a netip.Addr) (string, error) {
+			if a == netip.MustParseAddr("192.0.2.21") {
+				return "eth7", nil
+			}
+			return "", fmt.Errorf("no interface has %s", a)
+		},
+	}
+	type resolved struct {
+		Ifname, Src string
+		Dsts, VIPs  []string
+		Multicast   bool
+	}
+	tests := []struct {
+		name, body string
+		want       resolved
+	}{
+		{"multicast v4, primary address", "interface eth0\n virtual_ipaddress {\n 192.0.2.100/24\n 192.0.2.101 dev eth1\n }",
+			resolved{"eth0", "192.0.2.11", []string{"224.0.0.18"}, []string{"192.0.2.100/24 dev eth0", "192.0.2.101/32 dev eth1"}, true}},
+		{"mcast_src_ip", "interface eth0\n mcast_src_ip 192.0.2.99\n virtual_ipaddress {\n 192.0.2.100\n }",
+			resolved{"eth0", "192.0.2.99", []string{"224.0.0.18"}, []string{"192.0.2.100/32 dev eth0"}, true}},
+		{"v6 group carries the zone", "interface eth0\n virtual_ipaddress {\n 2001:db8::100\n }",
+			resolved{"eth0", "fe80::1", []string{"ff02::12%eth0"}, []string{"2001:db8::100/128 dev eth0"}, true}},
+		{"unicast without interface", "unicast_src_ip 192.0.2.21\n unicast_peer {\n 192.0.2.22\n 192.0.2.23\n }\n virtual_ipaddress {\n 192.0.2.100\n }",
+			resolved{"eth7", "192.0.2.21", []string{"192.0.2.22", "192.0.2.23"}, []string{"192.0.2.100/32 dev eth7"}, false}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := loadConf(t, "vrrp_instance VI_1 {\n virtual_router_id 51\n "+tc.body+"\n}\n")
+			in, err := newInstance(cfg.Instances[0], lookup)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := resolved{Ifname: in.ifname, Src: in.src.String(), Multicast: in.sockCfg.Multicast}
+			for _, d := range in.dsts {
+				got.Dsts = append(got.Dsts, d.String())
+			}
+			for _, v := range in.vips {
+				got.VIPs = append(got.VIPs, v.Prefix.String()+" dev "+v.Dev)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
 }

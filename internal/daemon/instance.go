@@ -20,6 +20,7 @@ import (
 // its timers. All fields but the atomic snapshot are owned by the daemon loop.
 type instance struct {
 	name    string
+	ifname  string // the configured interface, or the one holding unicast_src_ip
 	cfg     *kaconf.Instance
 	family  vrrp.Family
 	version vrrp.Version
@@ -92,9 +93,15 @@ func (in *instance) snapshot() instanceStats {
 	return s
 }
 
+// addrLookup finds addresses and interfaces of this host.
+type addrLookup struct {
+	primary     func(ifname string, ipv6 bool) (netip.Addr, error)
+	interfaceOf func(netip.Addr) (string, error)
+}
+
 // newInstance resolves everything an instance needs from its configuration:
 // family, source address, destinations, VIPs and the receive-side rules.
-func newInstance(c *kaconf.Instance, g *kaconf.GlobalDefs, primaryAddr func(string, bool) (netip.Addr, error)) (*instance, error) {
+func newInstance(c *kaconf.Instance, sys addrLookup) (*instance, error) {
 	in := &instance{name: c.Name, cfg: c}
 	in.family = vrrp.IPv4
 	if c.Family == 6 {
@@ -103,6 +110,18 @@ func newInstance(c *kaconf.Instance, g *kaconf.GlobalDefs, primaryAddr func(stri
 	in.version = vrrp.Version(c.Version)
 	ipv6 := in.family == vrrp.IPv6
 	unicast := len(c.UnicastPeers) > 0
+	if in.ifname = c.Interface; in.ifname == "" {
+		// keepalived lets a unicast instance omit its interface: it is
+		// the one that holds unicast_src_ip.
+		if !c.UnicastSrcIP.IsValid() {
+			return nil, fmt.Errorf("instance %s: no interface and no unicast_src_ip to find it by", c.Name)
+		}
+		name, err := sys.interfaceOf(c.UnicastSrcIP)
+		if err != nil {
+			return nil, fmt.Errorf("instance %s: %w", c.Name, err)
+		}
+		in.ifname = name
+	}
 
 	switch {
 	case unicast && c.UnicastSrcIP.IsValid():
@@ -110,9 +129,9 @@ func newInstance(c *kaconf.Instance, g *kaconf.GlobalDefs, primaryAddr func(stri
 	case !unicast && c.McastSrcIP.IsValid():
 		in.src = c.McastSrcIP
 	default:
-		a, err := primaryAddr(c.Interface, ipv6)
+		a, err := sys.primary(in.ifname, ipv6)
 		if err != nil {
-			return nil, fmt.Errorf("instance %s: no source address on %s: %w", c.Name, c.Interface, err)
+			return nil, fmt.Errorf("instance %s: no source address on %s: %w", c.Name, in.ifname, err)
 		}
 		in.src = a
 	}
@@ -127,16 +146,16 @@ func newInstance(c *kaconf.Instance, g *kaconf.GlobalDefs, primaryAddr func(stri
 			in.peers[p.Addr] = true
 		}
 	} else if ipv6 {
-		in.dsts = []netip.Addr{vrrp.MulticastIPv6.WithZone(c.Interface)}
+		in.dsts = []netip.Addr{vrrp.MulticastIPv6.WithZone(in.ifname)}
 	} else {
 		in.dsts = []netip.Addr{vrrp.MulticastIPv4}
 	}
-	in.sockCfg = transport.Config{Interface: c.Interface, IPv6: ipv6, Multicast: !unicast}
+	in.sockCfg = transport.Config{Interface: in.ifname, IPv6: ipv6, Multicast: !unicast}
 
 	for _, v := range c.VIPs {
 		dev := v.Dev
 		if dev == "" {
-			dev = c.Interface
+			dev = in.ifname
 		}
 		in.vips = append(in.vips, vip.Address{Prefix: v.Prefix, Dev: dev, Label: v.Label, Scope: v.Scope, Broadcast: v.Broadcast})
 	}
@@ -172,7 +191,6 @@ func newInstance(c *kaconf.Instance, g *kaconf.GlobalDefs, primaryAddr func(stri
 		WantMaster:   c.State == "MASTER",
 	})
 	in.stats = instanceStats{State: in.machine.State().String(), Priority: c.Priority, EffectivePriority: c.Priority, Since: time.Now()}
-	_ = g
 	return in, nil
 }
 

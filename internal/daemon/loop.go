@@ -48,7 +48,7 @@ func (d *Daemon) run(ctx context.Context, o Options, sig signals) error {
 	defer d.cancel()
 
 	for _, c := range d.cfg.Instances {
-		in, err := newInstance(c, &d.cfg.Global, d.primary)
+		in, err := newInstance(c, d.lookup)
 		if err != nil {
 			return err
 		}
@@ -69,7 +69,7 @@ func (d *Daemon) run(ctx context.Context, o Options, sig signals) error {
 	}
 
 	for _, in := range d.instances {
-		d.log.Info("starting instance", "instance", in.name, "interface", in.cfg.Interface, "vrid", in.cfg.VRID,
+		d.log.Info("starting instance", "instance", in.name, "interface", in.ifname, "vrid", in.cfg.VRID,
 			"version", in.cfg.Version, "priority", in.cfg.Priority, "src", in.src, "dst", fmt.Sprint(in.dsts))
 		d.handle(in, fsm.Startup())
 		if in.machine.State() != fsm.Master {
@@ -120,7 +120,7 @@ func (d *Daemon) openSockets() error {
 		}
 		in.mux = mux
 		if err := mux.Register(in.cfg.VRID, d.receiver(in)); err != nil {
-			return fmt.Errorf("instance %s: virtual_router_id %d on %s: %w", in.name, in.cfg.VRID, in.cfg.Interface, err)
+			return fmt.Errorf("instance %s: virtual_router_id %d on %s: %w", in.name, in.cfg.VRID, in.ifname, err)
 		}
 		if !started[mux] {
 			// The pool runs one reader per socket; we only watch it.

@@ -11,6 +11,8 @@ package transport
 
 import (
 	"errors"
+	"fmt"
+	"net"
 	"net/netip"
 	"time"
 )
@@ -79,4 +81,27 @@ type MulticastJoiner interface {
 // without closing them; Mux.Run uses it to stop on context cancellation.
 type ReadDeadliner interface {
 	SetReadDeadline(t time.Time) error
+}
+
+// InterfaceOf returns the name of the interface that holds addr, for
+// instances that give unicast_src_ip but no interface (keepalived allows it).
+func InterfaceOf(addr netip.Addr) (string, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return "", fmt.Errorf("transport: %w", err)
+	}
+	for _, ifi := range ifs {
+		addrs, err := ifi.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok {
+				if ip, ok := netip.AddrFromSlice(ipn.IP); ok && ip.Unmap() == addr.Unmap() {
+					return ifi.Name, nil
+				}
+			}
+		}
+	}
+	return "", fmt.Errorf("transport: no interface has address %s", addr)
 }
