@@ -12,8 +12,7 @@ func FuzzBuild(f *testing.F) {
 	f.Add([]byte(instanceSrc("priority 100")))
 	f.Add([]byte("vrrp_sync_group G {\ngroup {\nVI\n}\n}\n" + instanceSrc("track_script {\nx weight 3\n}")))
 	f.Add([]byte("global_defs {\nvrrp_version 3\n}\nvrrp_instance X {\nvirtual_ipaddress {\n2001:db8::1 dev\n}\nunicast_peer {\n192.0.2.1 min_ttl\n}\n}\n"))
-	files, _ := filepath.Glob(filepath.Join(kaSamplesDir, "keepalived.conf.*"))
-	for _, p := range files {
+	for _, p := range findSamples() {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)
 		}

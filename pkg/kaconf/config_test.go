@@ -11,8 +11,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-const kaSamplesDir = "/work/shared/testdata/keepalived-samples"
-
 // goldenInstance mirrors testdata/cfg/dump2json.awk: what keepalived 2.2.7's
 // own dump (`keepalived -d`) shows for an instance.
 type goldenInstance struct {
@@ -70,10 +68,7 @@ func toGolden(in *Instance) goldenInstance {
 // without VRRPOnly and load with it; the VRRP part must match keepalived's
 // own dump recorded by testdata/cfg/dump.sh.
 func TestSamplesLoadLikeKeepalived(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(kaSamplesDir, "keepalived.conf.*"))
-	if err != nil || len(files) == 0 {
-		t.Skipf("no keepalived samples in %s", kaSamplesDir)
-	}
+	files := sampleFiles(t)
 	for _, path := range files {
 		base := filepath.Base(path)
 		t.Run(base, func(t *testing.T) {

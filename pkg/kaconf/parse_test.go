@@ -353,10 +353,7 @@ func TestConfigIDDefault(t *testing.T) {
 }
 
 func TestSamples(t *testing.T) {
-	files, _ := filepath.Glob("/work/shared/testdata/keepalived-samples/keepalived.conf*")
-	if len(files) == 0 {
-		t.Skip("keepalived samples not present at /work/shared/testdata/keepalived-samples")
-	}
+	files := sampleFiles(t)
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			f, err := ParseFile(path, ParseOptions{ConfigID: "high"})
