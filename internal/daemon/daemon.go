@@ -104,7 +104,9 @@ func Run(ctx context.Context, o Options) error {
 		VRRPOnly: o.VRRPOnly,
 	})
 	for _, d := range diags {
-		logDiagnostic(log, d)
+		if d.Severity != kaconf.SevError { // errors come back in err, once
+			logDiagnostic(log, d)
+		}
 	}
 	if err != nil {
 		return err
@@ -187,8 +189,6 @@ func checkNotActedOn(log *slog.Logger, cfg *kaconf.Config, allow bool) error {
 
 func logDiagnostic(log *slog.Logger, d kaconf.Diagnostic) {
 	switch d.Severity {
-	case kaconf.SevError:
-		log.Error(d.Msg, "at", d.Pos.String())
 	case kaconf.SevWarning:
 		log.Warn(d.Msg, "at", d.Pos.String())
 	default:
