@@ -222,6 +222,7 @@ func (d *demo) elect(ctx context.Context) error {
 		return fmt.Errorf("election: %w", err)
 	}
 	d.say("   VIP %s is on proxy-a after %v; proxy-b is backup", vip, ms(took))
+	d.showStatus(ctx)
 	return nil
 }
 
@@ -241,6 +242,7 @@ func (d *demo) failover(ctx context.Context) error {
 		return err
 	}
 	d.say("   %s on proxy-a exited with status %d", d.daemonName, code)
+	d.showStatus(ctx)
 	return nil
 }
 
@@ -254,8 +256,31 @@ func (d *demo) preempt(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("preemption: %w", err)
 	}
-	d.say("   preemption: VIP %s back on proxy-a %v after restart; proxy-b released it\n", vip, ms(took))
+	d.say("   preemption: VIP %s back on proxy-a %v after restart; proxy-b released it", vip, ms(took))
+	d.showStatus(ctx)
+	d.say("")
 	return nil
+}
+
+// showStatus prints `govrrp status` of each running proxy: who is master
+// and why. keepalived has no such command, so the -keepalived demo skips it.
+func (d *demo) showStatus(ctx context.Context) {
+	if d.bin == "" {
+		return
+	}
+	for _, n := range []*node{d.a, d.b} {
+		if n.proc == nil || n.proc.Exited() {
+			continue
+		}
+		out, err := n.host.Exec(ctx, d.bin, "status", "--socket", n.host.GovrrpSocket())
+		d.say("   %s$ govrrp status", n.name)
+		if err != nil {
+			d.say("   (status failed: %v)", err)
+		}
+		for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+			d.say("     %s", line)
+		}
+	}
 }
 
 // dumpLogs shows the end of each daemon log when a step fails.
