@@ -94,8 +94,9 @@ func pass(s string) [8]byte {
 	return d
 }
 
-// TestGolden decodes every vector (captured from keepalived 2.2.7 or built
-// from the RFCs), checks fields and checksum form, and re-encodes it.
+// TestGolden decodes every vector (captured from keepalived 2.2.7 or FRR
+// vrrpd, or built from the RFCs), checks fields and checksum form, and
+// re-encodes it.
 func TestGolden(t *testing.T) {
 	type want struct {
 		advert Advert
@@ -108,6 +109,10 @@ func TestGolden(t *testing.T) {
 			Addrs: addrs("192.0.2.110")}, ChecksumPseudoHeader},
 		"keepalived-v3-ipv6": {Advert{Version: V3, VRID: 53, Priority: 100, AdverInt: time.Second,
 			Addrs: addrs("2001:db8::100", "2001:db8::101")}, ChecksumPseudoHeader},
+		"frr-v3-ipv4-msgonly": {Advert{Version: V3, VRID: 77, Priority: 200, AdverInt: time.Second,
+			Addrs: addrs("192.0.2.177")}, ChecksumMessageOnly},
+		"frr-v3-ipv4-pseudo": {Advert{Version: V3, VRID: 78, Priority: 150, AdverInt: 500 * time.Millisecond,
+			Addrs: addrs("192.0.2.178")}, ChecksumPseudoHeader},
 		"rfc-v2-noauth": {Advert{Version: V2, VRID: 1, Priority: 100, AdverInt: time.Second,
 			Addrs: addrs("192.0.2.10")}, ChecksumMessageOnly},
 		"rfc-v2-pass-owner": {Advert{Version: V2, VRID: 255, Priority: 255, AdverInt: 3 * time.Second,

@@ -24,6 +24,7 @@
 set -eu
 
 OUT=${1:-$(cd "$(dirname "$0")" && pwd)}
+mkdir -p "$OUT"
 FRR_BIN=${FRR_BIN:-/usr/lib/frr}
 FRR_RUN=${FRR_RUN:-}
 RAND=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
@@ -31,22 +32,28 @@ NSR=gvF-$RAND-r
 NST=gvF-$RAND-t
 TMP=$(mktemp -d /tmp/gvF-capture.XXXXXX)
 TPID=""
+ZPID=""
+VPID=""
 
-# stop PIDFILE: end one FRR daemon by its pid file and wait (bounded) for it.
+# stop NAME PID: end one FRR daemon we started and wait (bounded) for it. The
+# daemons run in the foreground, so PID is exact: `ip netns exec` and a loader
+# in FRR_RUN exec in place rather than fork.
 stop() {
-	[ -s "$1" ] || return 0
-	p=$(cat "$1")
-	kill "$p" 2>/dev/null || return 0
-	for _ in $(seq 1 25); do
-		kill -0 "$p" 2>/dev/null || return 0
-		sleep 0.2
-	done
-	kill -9 "$p" 2>/dev/null || true
+	[ -n "$2" ] || return 0
+	if kill "$2" 2>/dev/null; then
+		for _ in $(seq 1 25); do
+			kill -0 "$2" 2>/dev/null || break
+			sleep 0.2
+		done
+		kill -9 "$2" 2>/dev/null || true
+	fi
+	# FRR keeps an empty crash-log directory per daemon and pid; drop ours.
+	rm -rf "/var/tmp/frr/$1.$2"
 }
 
 cleanup() {
-	stop "$TMP/vrrpd.pid"
-	stop "$TMP/zebra.pid"
+	stop vrrpd "$VPID"
+	stop zebra "$ZPID"
 	[ -n "$TPID" ] && kill "$TPID" 2>/dev/null || true
 	ip netns del "$NSR" 2>/dev/null || true
 	ip netns del "$NST" 2>/dev/null || true
@@ -103,24 +110,31 @@ for _ in $(seq 1 50); do
 	sleep 0.1
 done
 
-fail() {
-	echo "capture-frr.sh: $1 did not start:" >&2
+# start NAME: run one FRR daemon in the router namespace with its own pid, zserv,
+# vty and config paths under $TMP (-P 0: no TCP vty). The daemons drop to the frr
+# user (Debian's build insists on it being in frrvty), so it must own $TMP.
+start() {
+	# shellcheck disable=SC2086
+	ip netns exec "$NSR" $FRR_RUN "$FRR_BIN/$1" -P 0 -z "$TMP/zserv.api" --vty_socket "$TMP" \
+		-i "$TMP/$1.pid" -f "$TMP/$1.conf" --log "file:$TMP/$1.log" >"$TMP/$1.out" 2>&1 &
+}
+# alive NAME PID: fail with the daemon's output if it has exited.
+alive() {
+	kill -0 "$2" 2>/dev/null && return 0
+	echo "capture-frr.sh: $1 exited:" >&2
 	cat "$TMP/$1.out" "$TMP/$1.log" >&2 2>/dev/null || true
 	exit 1
 }
-# Own pid, zserv, vty and config paths under $TMP; -P 0 opens no TCP vty; -d daemonizes
-# so the pid files are the handles cleanup() uses.
-common="-d -u root -g root -N gvF-$RAND -P 0 -z $TMP/zserv.api --vty_socket $TMP"
-# shellcheck disable=SC2086
-ip netns exec "$NSR" $FRR_RUN "$FRR_BIN/zebra" $common -i "$TMP/zebra.pid" \
-	-f "$TMP/zebra.conf" --log "file:$TMP/zebra.log" >"$TMP/zebra.out" 2>&1 || fail zebra
+chown -R frr:frr "$TMP"
+start zebra
+ZPID=$!
 for _ in $(seq 1 50); do
 	[ -S "$TMP/zserv.api" ] && break
+	alive zebra "$ZPID"
 	sleep 0.1
 done
-# shellcheck disable=SC2086
-ip netns exec "$NSR" $FRR_RUN "$FRR_BIN/vrrpd" $common -i "$TMP/vrrpd.pid" \
-	-f "$TMP/vrrpd.conf" --log "file:$TMP/vrrpd.log" >"$TMP/vrrpd.out" 2>&1 || fail vrrpd
+start vrrpd
+VPID=$!
 
 # dump VRID prints the VRRP message (IP payload) of the last captured IPv4 advert
 # for VRID with priority > 0, as "src dst hex".
@@ -143,6 +157,8 @@ dump() {
 # Wait (bounded: 20 s) until both VRIDs have been seen as master.
 ok=""
 for _ in $(seq 1 100); do
+	alive zebra "$ZPID"
+	alive vrrpd "$VPID"
 	if [ -s "$TMP/vrrp.pcap" ] && [ -n "$(dump 77)" ] && [ -n "$(dump 78)" ]; then
 		ok=1
 		break
