@@ -94,6 +94,7 @@ type ctx struct {
 	defIdx  map[string]int          // "script:NAME" → index of its top-level definition
 	instIdx map[*Instance]int       // instance → index of its top-level node
 	set     map[any]map[string]bool // object → keywords given explicitly
+	given   map[any]map[string]bool // object → keywords written, valid or not
 	lvsSeen bool
 	// parsedOnly lists the lines whose keyword govrrp parses but does not
 	// act on yet, for the daemon to refuse or warn.
@@ -109,6 +110,7 @@ func newCtx(o LoadOptions) *ctx {
 		defIdx:  map[string]int{},
 		instIdx: map[*Instance]int{},
 		set:     map[any]map[string]bool{},
+		given:   map[any]map[string]bool{},
 	}
 }
 
@@ -129,6 +131,19 @@ func (c *ctx) markSet(obj any, kw string) {
 }
 
 func (c *ctx) isSet(obj any, kw string) bool { return c.set[obj][kw] }
+
+// markGiven records that kw was written for obj, valid or not, so a missing
+// keyword is not reported on top of its invalid value.
+func (c *ctx) markGiven(obj any, kw string) {
+	m := c.given[obj]
+	if m == nil {
+		m = map[string]bool{}
+		c.given[obj] = m
+	}
+	m[kw] = true
+}
+
+func (c *ctx) isGiven(obj any, kw string) bool { return c.given[obj][kw] }
 
 // err lists the error diagnostics, or returns nil when there are none.
 func (c *ctx) err() error {

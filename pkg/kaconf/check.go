@@ -12,7 +12,7 @@ func check(c *ctx, cfg *Config) {
 }
 
 func checkInstance(c *ctx, in *Instance) {
-	if in.VRID == 0 && !c.isSet(in, "virtual_router_id") {
+	if in.VRID == 0 && !c.isGiven(in, "virtual_router_id") {
 		c.errf(in.Pos, "(%s) virtual_router_id must be set", in.Name)
 	}
 	if in.Interface == "" && len(in.UnicastPeers) == 0 {

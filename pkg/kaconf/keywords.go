@@ -108,6 +108,7 @@ func dispatch[T any](c *ctx, tb *table[T], nodes []*Node, tgt T) {
 			continue
 		}
 		k := &tb.kws[i]
+		c.markGiven(tgt, k.name)
 		if !c.shapeOK(tb.block, k.name, k.min, k.max, k.block, n) {
 			continue
 		}
