@@ -441,3 +441,13 @@ func TestNewInstanceResolvesAddresses(t *testing.T) {
 		})
 	}
 }
+
+// AH is recognised by the reader but govrrp cannot speak it: refusing is
+// better than running unauthenticated against AH peers.
+func TestNewInstanceRefusesAH(t *testing.T) {
+	cfg := loadConf(t, fmt.Sprintf(twoNodeConf, "BACKUP", 100, "1", "authentication {\n auth_type AH\n auth_pass secret\n }"))
+	_, err := newInstance(cfg.Instances[0], addrLookup{primary: func(string, bool) (netip.Addr, error) { return netip.MustParseAddr("192.0.2.11"), nil }})
+	if err == nil || !strings.Contains(err.Error(), "AH is not supported") {
+		t.Fatalf("err = %v, want AH refused", err)
+	}
+}

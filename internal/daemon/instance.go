@@ -102,76 +102,31 @@ type addrLookup struct {
 // newInstance resolves everything an instance needs from its configuration:
 // family, source address, destinations, VIPs and the receive-side rules.
 func newInstance(c *kaconf.Instance, sys addrLookup) (*instance, error) {
-	in := &instance{name: c.Name, cfg: c}
-	in.family = vrrp.IPv4
+	if c.AuthType == "AH" {
+		return nil, fmt.Errorf("instance %s: authentication AH is not supported by govrrp (use PASS or none)", c.Name)
+	}
+	in := &instance{name: c.Name, cfg: c, family: vrrp.IPv4, version: vrrp.Version(c.Version)}
 	if c.Family == 6 {
 		in.family = vrrp.IPv6
 	}
-	in.version = vrrp.Version(c.Version)
 	ipv6 := in.family == vrrp.IPv6
 	unicast := len(c.UnicastPeers) > 0
-	if in.ifname = c.Interface; in.ifname == "" {
-		// keepalived lets a unicast instance omit its interface: it is
-		// the one that holds unicast_src_ip.
-		if !c.UnicastSrcIP.IsValid() {
-			return nil, fmt.Errorf("instance %s: no interface and no unicast_src_ip to find it by", c.Name)
-		}
-		name, err := sys.interfaceOf(c.UnicastSrcIP)
-		if err != nil {
-			return nil, fmt.Errorf("instance %s: %w", c.Name, err)
-		}
-		in.ifname = name
+	var err error
+	if in.ifname, err = resolveInterface(c, sys); err != nil {
+		return nil, err
 	}
-
-	switch {
-	case unicast && c.UnicastSrcIP.IsValid():
-		in.src = c.UnicastSrcIP
-	case !unicast && c.McastSrcIP.IsValid():
-		in.src = c.McastSrcIP
-	default:
-		a, err := sys.primary(in.ifname, ipv6)
-		if err != nil {
-			return nil, fmt.Errorf("instance %s: no source address on %s: %w", c.Name, in.ifname, err)
-		}
-		in.src = a
+	if in.src, err = resolveSource(c, in.ifname, ipv6, sys); err != nil {
+		return nil, err
 	}
-	if in.src.Is6() != ipv6 {
-		return nil, fmt.Errorf("instance %s: source address %s is not of the instance's family (IPv%d)", c.Name, in.src, in.family)
-	}
-
-	if unicast {
-		in.peers = make(map[netip.Addr]bool, len(c.UnicastPeers))
-		for _, p := range c.UnicastPeers {
-			in.dsts = append(in.dsts, p.Addr)
-			in.peers[p.Addr] = true
-		}
-	} else if ipv6 {
-		in.dsts = []netip.Addr{vrrp.MulticastIPv6.WithZone(in.ifname)}
-	} else {
-		in.dsts = []netip.Addr{vrrp.MulticastIPv4}
-	}
+	in.dsts, in.peers = destinations(c, in.ifname, ipv6)
 	in.sockCfg = transport.Config{Interface: in.ifname, IPv6: ipv6, Multicast: !unicast}
+	in.vips = vipAddresses(c, in.ifname)
 
-	for _, v := range c.VIPs {
-		dev := v.Dev
-		if dev == "" {
-			dev = in.ifname
-		}
-		in.vips = append(in.vips, vip.Address{Prefix: v.Prefix, Dev: dev, Label: v.Label, Scope: v.Scope, Broadcast: v.Broadcast})
-	}
-
-	in.params = vrrp.InstanceParams{
-		Version:  in.version,
-		AdverInt: c.AdverInt,
-		CheckTTL: !unicast,
-		Owner:    c.Priority == 255,
-	}
+	in.params = vrrp.InstanceParams{Version: in.version, AdverInt: c.AdverInt, CheckTTL: !unicast, Owner: c.Priority == 255}
 	in.advert = vrrp.Advert{Version: in.version, VRID: c.VRID, AdverInt: c.AdverInt}
 	if in.version == vrrp.V2 && c.AuthType == "PASS" {
-		in.params.AuthType = vrrp.AuthPass
-		in.params.AuthData = c.AuthPass
-		in.advert.AuthType = vrrp.AuthPass
-		in.advert.AuthData = c.AuthPass
+		in.params.AuthType, in.params.AuthData = vrrp.AuthPass, c.AuthPass
+		in.advert.AuthType, in.advert.AuthData = vrrp.AuthPass, c.AuthPass
 	}
 	for _, v := range c.VIPs {
 		// Adverts carry the addresses of the instance's own family only;
@@ -192,6 +147,77 @@ func newInstance(c *kaconf.Instance, sys addrLookup) (*instance, error) {
 	})
 	in.stats = instanceStats{State: in.machine.State().String(), Priority: c.Priority, EffectivePriority: c.Priority, Since: time.Now()}
 	return in, nil
+}
+
+// resolveInterface is the configured interface; keepalived lets a unicast
+// instance omit it, and then it is the one that holds unicast_src_ip.
+func resolveInterface(c *kaconf.Instance, sys addrLookup) (string, error) {
+	if c.Interface != "" {
+		return c.Interface, nil
+	}
+	if !c.UnicastSrcIP.IsValid() {
+		return "", fmt.Errorf("instance %s: no interface and no unicast_src_ip to find it by", c.Name)
+	}
+	name, err := sys.interfaceOf(c.UnicastSrcIP)
+	if err != nil {
+		return "", fmt.Errorf("instance %s: %w", c.Name, err)
+	}
+	return name, nil
+}
+
+// resolveSource picks the source of our adverts: unicast_src_ip or
+// mcast_src_ip when given, else the interface's primary address (IPv4) or
+// link-local address (IPv6).
+func resolveSource(c *kaconf.Instance, ifname string, ipv6 bool, sys addrLookup) (netip.Addr, error) {
+	unicast := len(c.UnicastPeers) > 0
+	src := c.McastSrcIP
+	if unicast {
+		src = c.UnicastSrcIP
+	}
+	if !src.IsValid() {
+		a, err := sys.primary(ifname, ipv6)
+		if err != nil {
+			return netip.Addr{}, fmt.Errorf("instance %s: no source address on %s: %w", c.Name, ifname, err)
+		}
+		src = a
+	}
+	if src.Is6() != ipv6 {
+		return netip.Addr{}, fmt.Errorf("instance %s: source address %s is not of the instance's family", c.Name, src)
+	}
+	return src, nil
+}
+
+// destinations are the unicast peers (also the only accepted senders), or
+// the VRRP multicast group of the family.
+func destinations(c *kaconf.Instance, ifname string, ipv6 bool) ([]netip.Addr, map[netip.Addr]bool) {
+	switch {
+	case len(c.UnicastPeers) > 0:
+		peers := make(map[netip.Addr]bool, len(c.UnicastPeers))
+		var dsts []netip.Addr
+		for _, p := range c.UnicastPeers {
+			dsts = append(dsts, p.Addr)
+			peers[p.Addr] = true
+		}
+		return dsts, peers
+	case ipv6:
+		return []netip.Addr{vrrp.MulticastIPv6.WithZone(ifname)}, nil
+	default:
+		return []netip.Addr{vrrp.MulticastIPv4}, nil
+	}
+}
+
+// vipAddresses are the instance's VIPs as internal/vip installs them; a VIP
+// without dev goes on the instance's interface.
+func vipAddresses(c *kaconf.Instance, ifname string) []vip.Address {
+	var out []vip.Address
+	for _, v := range c.VIPs {
+		dev := v.Dev
+		if dev == "" {
+			dev = ifname
+		}
+		out = append(out, vip.Address{Prefix: v.Prefix, Dev: dev, Label: v.Label, Scope: v.Scope, Broadcast: v.Broadcast})
+	}
+	return out
 }
 
 // socketStats counts what a shared socket drops before any instance sees it.
