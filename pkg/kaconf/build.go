@@ -121,29 +121,25 @@ func (c *ctx) errf(p Pos, f string, a ...any)    { c.add(p, SevError, f, a...) }
 func (c *ctx) warnf(p Pos, f string, a ...any)   { c.add(p, SevWarning, f, a...) }
 func (c *ctx) noticef(p Pos, f string, a ...any) { c.add(p, SevNotice, f, a...) }
 
-func (c *ctx) markSet(obj any, kw string) {
-	m := c.set[obj]
-	if m == nil {
-		m = map[string]bool{}
-		c.set[obj] = m
-	}
-	m[kw] = true
-}
+func (c *ctx) markSet(obj any, kw string) { markKeyword(c.set, obj, kw) }
 
 func (c *ctx) isSet(obj any, kw string) bool { return c.set[obj][kw] }
 
 // markGiven records that kw was written for obj, valid or not, so a missing
 // keyword is not reported on top of its invalid value.
-func (c *ctx) markGiven(obj any, kw string) {
-	m := c.given[obj]
+func (c *ctx) markGiven(obj any, kw string) { markKeyword(c.given, obj, kw) }
+
+func (c *ctx) isGiven(obj any, kw string) bool { return c.given[obj][kw] }
+
+// markKeyword records kw for obj in one of the ctx's keyword sets.
+func markKeyword(sets map[any]map[string]bool, obj any, kw string) {
+	m := sets[obj]
 	if m == nil {
 		m = map[string]bool{}
-		c.given[obj] = m
+		sets[obj] = m
 	}
 	m[kw] = true
 }
-
-func (c *ctx) isGiven(obj any, kw string) bool { return c.given[obj][kw] }
 
 // err lists the error diagnostics, or returns nil when there are none.
 func (c *ctx) err() error {

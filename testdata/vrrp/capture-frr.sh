@@ -138,21 +138,7 @@ VPID=$!
 
 # dump VRID prints the VRRP message (IP payload) of the last captured IPv4 advert
 # for VRID with priority > 0, as "src dst hex".
-dump() {
-	tcpdump -r "$TMP/vrrp.pcap" -n -x 2>/dev/null | awk -v want="$1" '
-	function flush() {
-		if (hex == "") return
-		hl = hexval(substr(hex, 2, 1)) * 4; body = substr(hex, hl * 2 + 1)
-		s = ip4(substr(hex, 25, 8)); d = ip4(substr(hex, 33, 8))
-		if (hexval(substr(body, 3, 2)) == want && substr(body, 5, 2) != "00") { last = s " " d " " body }
-		hex = ""
-	}
-	function hexval(h,   i, n) { n = 0; h = tolower(h); for (i = 1; i <= length(h); i++) n = n * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1; return n }
-	function ip4(h,   i, r) { r = ""; for (i = 1; i <= 8; i += 2) r = r (i > 1 ? "." : "") hexval(substr(h, i, 2)); return r }
-	/^[0-9]/ { flush(); next }
-	/0x[0-9a-f]+:/ { for (i = 2; i <= NF; i++) hex = hex $i }
-	END { flush(); print last }'
-}
+. "$(dirname "$0")/pcap-dump.sh"
 
 # Wait (bounded: 20 s) until both VRIDs have been seen as master.
 ok=""
