@@ -64,7 +64,7 @@ func checkConfigs(out, errw io.Writer, files []string, asJSON bool, o kaconf.Loa
 			continue
 		}
 		for _, u := range cfg.NotActedOn {
-			if u.Block != "global_defs" {
+			if daemon.Refuses(u) {
 				fmt.Fprintf(errw, "%s: warning: %s (in %s) is parsed but not acted on by govrrp yet; `govrrp run` refuses this file unless --allow-unimplemented\n", u.Pos, u.Name, u.Block)
 			}
 		}

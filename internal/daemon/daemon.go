@@ -92,10 +92,10 @@ const eventQueueLen = 4096
 // Run loads the configuration and runs until ctx is done or SIGTERM/SIGINT,
 // then stops gracefully (priority-0 adverts, VIPs removed).
 func Run(ctx context.Context, o Options) error {
-	log := o.Logger
-	if log == nil {
-		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
+	log := o.Logger
 	if o.ConfigPath == "" {
 		o.ConfigPath = DefaultConfig
 	}
@@ -148,13 +148,10 @@ func productionDeps() deps {
 		lookup: addrLookup{primary: transport.PrimaryAddr, interfaceOf: transport.InterfaceOf}}
 }
 
+// newDaemon wires a daemon for cfg; o.Logger must be set.
 func newDaemon(cfg *kaconf.Config, o Options, dp deps) *Daemon {
-	log := o.Logger
-	if log == nil {
-		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	}
 	return &Daemon{
-		log:        log,
+		log:        o.Logger,
 		cfg:        cfg,
 		pool:       transport.NewPool(dp.listen),
 		addrs:      dp.addrs,
@@ -166,15 +163,20 @@ func newDaemon(cfg *kaconf.Config, o Options, dp deps) *Daemon {
 	}
 }
 
+// Refuses reports whether `govrrp run` refuses a file for this use of a
+// keyword govrrp does not implement yet: anything outside global_defs changes
+// how the instance fails over. global_defs tuning (notification mail, script
+// security, timers of unimplemented features) only gets a warning.
+func Refuses(u kaconf.KeywordUse) bool { return u.Block != "global_defs" }
+
 // checkNotActedOn refuses a configuration whose VRRP behaviour depends on
 // keywords govrrp does not implement yet: running it would silently fail
-// over differently from keepalived. global_defs tuning (notification mail,
-// script security, timers of unimplemented features) only gets a warning.
+// over differently from keepalived.
 func checkNotActedOn(log *slog.Logger, cfg *kaconf.Config, allow bool) error {
 	var refused []string
 	for _, u := range cfg.NotActedOn {
 		msg := fmt.Sprintf("%s (in %s) is not implemented by govrrp yet", u.Name, u.Block)
-		if u.Block == "global_defs" || allow {
+		if !Refuses(u) || allow {
 			log.Warn(msg+"; ignored", "at", u.Pos.String())
 			continue
 		}
