@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -172,14 +171,13 @@ func keepalivedConfigTest(f keepalivedFlags, stderr io.Writer) error {
 	return nil
 }
 
+// dumpConfig is -d: the resolved configuration, as `config check --json`.
 func dumpConfig(w io.Writer, file string, o kaconf.LoadOptions) error {
 	cfg, _, err := kaconf.Load(file, o)
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(cfg)
+	return printJSON(w, []kaconf.Member{{File: file, Config: cfg}})
 }
 
 // daemonize is keepalived without -n: start a detached copy of ourselves
