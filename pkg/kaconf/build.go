@@ -251,3 +251,15 @@ func argText(n *Node, i int) string {
 	}
 	return ""
 }
+
+// setRunAs records "USER [GROUP]" given from argument i on under the line's
+// keyword; nothing when the line names no user.
+func setRunAs(m *map[string]RunAs, n *Node, i int) {
+	if i >= len(n.Args) {
+		return
+	}
+	if *m == nil {
+		*m = make(map[string]RunAs)
+	}
+	(*m)[n.Keyword.Text] = RunAs{User: n.Args[i].Text, Group: argText(n, i+1)}
+}

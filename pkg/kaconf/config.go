@@ -75,6 +75,8 @@ type GlobalDefs struct {
 	VRRPNotifyFifo            string
 	VRRPNotifyFifoScript      string
 	VRRPNotifyPriorityChanges bool
+	// RunAs holds the "USER [GROUP]" given on a FIFO script line, by keyword.
+	RunAs map[string]RunAs
 
 	DynamicInterfaces bool
 	DefaultInterface  string // default eth0
@@ -142,8 +144,11 @@ type Instance struct {
 
 	Notify, NotifyMaster, NotifyBackup, NotifyFault, NotifyStop string
 	NotifyMasterRxLowerPri, NotifyDeleted                       string
-	NotifyPriorityChanges                                       bool
-	SmtpAlert                                                   bool
+	NotifyDeletedSet                                            bool // notify_deleted given, with or without a script
+	// RunAs holds the "USER [GROUP]" given on a notify line, by keyword.
+	RunAs                 map[string]RunAs
+	NotifyPriorityChanges bool
+	SmtpAlert             bool
 
 	Accept             *bool // nil: not given (accept by default, unless strict)
 	StrictMode         bool
@@ -161,6 +166,12 @@ type Instance struct {
 	// Other holds every other recognised line (ParsedOnly keywords that are
 	// not modelled above), raw.
 	Other []Raw
+}
+
+// RunAs is the user (and group) a script line names; empty fields mean the
+// default script user.
+type RunAs struct {
+	User, Group string
 }
 
 // VIP is one line of virtual_ipaddress, virtual_ipaddress_excluded or
@@ -251,6 +262,7 @@ type SyncGroup struct {
 	TrackProcesses                                              []TrackRef
 	Notify, NotifyMaster, NotifyBackup, NotifyFault, NotifyStop string
 	SmtpAlert                                                   bool
+	RunAs                                                       map[string]RunAs // by notify keyword
 	GlobalTracking                                              bool
 	SyncGroupTrackingWeight                                     bool
 	NotifyPriorityChanges                                       bool

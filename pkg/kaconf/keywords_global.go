@@ -55,7 +55,10 @@ func gStr(name, doc string, set func(*GlobalDefs, string)) kwG {
 // gScript is "PATH [user [group]]": the path is kept, user/group not modelled.
 func gScript(name, doc string, set func(*GlobalDefs, string)) kwG {
 	return kwG{name: name, args: "PATH [USER [GROUP]]", min: 1, max: 3, status: ParsedOnly, doc: doc,
-		fn: func(c *ctx, n *Node, g *GlobalDefs) { set(g, n.Args[0].Text) }}
+		fn: func(c *ctx, n *Node, g *GlobalDefs) {
+			set(g, n.Args[0].Text)
+			setRunAs(&g.RunAs, n, 1)
+		}}
 }
 
 var globalTable = newTable("global_defs", globalSink, []kwG{

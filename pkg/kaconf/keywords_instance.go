@@ -51,10 +51,14 @@ func iSecs(name string, st Status, lo, hi float64, doc string, set func(*Instanc
 		}}
 }
 
-// iScript is a notify script: "PATH|'QUOTED CMD' [USER [GROUP]]"; the command is kept.
+// iScript is a notify script: "PATH|'QUOTED CMD' [USER [GROUP]]"; the command
+// is kept, and the user it runs as in RunAs under the keyword.
 func iScript(name, doc string, set func(*Instance, string)) kwI {
 	return kwI{name: name, args: "CMD [USER [GROUP]]", min: 1, max: 3, status: ParsedOnly, doc: doc,
-		fn: func(c *ctx, n *Node, in *Instance) { set(in, n.Args[0].Text) }}
+		fn: func(c *ctx, n *Node, in *Instance) {
+			set(in, n.Args[0].Text)
+			setRunAs(&in.RunAs, n, 1)
+		}}
 }
 
 func iAddr(name string, st Status, doc string, set func(*Instance, netip.Addr)) kwI {
@@ -127,7 +131,10 @@ var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
 	iScript("notify_stop", "script on stop", func(in *Instance, s string) { in.NotifyStop = s }),
 	iScript("notify_master_rx_lower_pri", "script when master sees a lower priority", func(in *Instance, s string) { in.NotifyMasterRxLowerPri = s }),
 	{name: "notify_deleted", args: "[CMD [USER [GROUP]]]", max: 3, status: ParsedOnly, doc: "DELETED instead of FAULT on reload removal",
-		fn: func(c *ctx, n *Node, in *Instance) { in.NotifyDeleted = argText(n, 0) }},
+		fn: func(c *ctx, n *Node, in *Instance) {
+			in.NotifyDeleted, in.NotifyDeletedSet = argText(n, 0), true
+			setRunAs(&in.RunAs, n, 1)
+		}},
 	iBool("notify_priority_changes", "priority changes on notify FIFOs", func(in *Instance, v bool) { in.NotifyPriorityChanges = v }),
 	iBool("smtp_alert", "mail on transitions", func(in *Instance, v bool) { in.SmtpAlert = v }),
 	iFlag("accept", "accept packets to VIPs when not owner (default)", func(in *Instance) { t := true; in.Accept = &t }),

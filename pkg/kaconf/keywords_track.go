@@ -93,7 +93,10 @@ func sgTrack(name string, lo, hi int64, list func(*SyncGroup) *[]TrackRef) kwSG 
 
 func sgScript(name string, set func(*SyncGroup, string)) kwSG {
 	return kwSG{name: name, args: "CMD [USER [GROUP]]", min: 1, max: 3, status: ParsedOnly, doc: "group notify script",
-		fn: func(c *ctx, n *Node, g *SyncGroup) { set(g, n.Args[0].Text) }}
+		fn: func(c *ctx, n *Node, g *SyncGroup) {
+			set(g, n.Args[0].Text)
+			setRunAs(&g.RunAs, n, 1)
+		}}
 }
 
 var syncGroupTable = newTable("vrrp_sync_group", nil, []kwSG{
