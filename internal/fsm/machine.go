@@ -110,12 +110,16 @@ func (m *Machine) State() State { return m.state }
 // EffectivePriority is the priority we advertise: 255 for the address owner
 // (keepalived ignores tracking weights for owners), else
 // clamp(base+delta, 1, 254).
-func (m *Machine) EffectivePriority() uint8 {
-	if m.owner() {
+func (m *Machine) EffectivePriority() uint8 { return EffectivePriority(m.cfg.Priority, m.delta) }
+
+// EffectivePriority is the priority advertised with base priority base and
+// tracking weights summing to delta: 255 for the address owner (keepalived
+// ignores weights for owners), else clamp(base+delta, 1, 254).
+func EffectivePriority(base uint8, delta int) uint8 {
+	if base == OwnerPriority {
 		return OwnerPriority
 	}
-	p := int(m.cfg.Priority) + m.delta
-	return uint8(min(max(p, 1), maxBackupPriority))
+	return uint8(min(max(int(base)+delta, 1), maxBackupPriority))
 }
 
 // MasterAdverInt is Master_Adver_Interval: our own interval as Master, the
@@ -411,6 +415,10 @@ func (m *Machine) masterAdvert(ev Event, out []Action) []Action {
 	// The address owner keeps the role whatever it hears.
 	if !m.owner() && m.yieldsTo(ev.Priority, ev.Src) {
 		return m.demote(ev, local, out)
+	}
+	if ev.Priority < local {
+		// keepalived's notify_master_rx_lower_pri hook.
+		out = append(out, Action{Kind: ActRxLowerPriority, Priority: ev.Priority})
 	}
 	out = m.sendAdvert(out, local)
 	return m.arm(out, TimerAdvert, m.cfg.AdverInt)

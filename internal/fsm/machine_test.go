@@ -275,7 +275,8 @@ func TestRFC5798_6_4_3_MasterAdvertHandling(t *testing.T) {
 			changed(Master, Backup, "advert from 192.0.2.12 prio 100 = 100, higher address than 192.0.2.10"),
 		}, Backup},
 		{"equal priority, lower address: re-advertise", Advert(100, time.Second, peerLo), readvert, Master},
-		{"RFC 9568 lower priority: re-advertise at once", Advert(50, time.Second, peerHi), readvert, Master},
+		{"RFC 9568 lower priority: re-advertise at once (and tell notify_master_rx_lower_pri)", Advert(50, time.Second, peerHi),
+			append([]Action{{Kind: ActRxLowerPriority, Priority: 50}}, readvert...), Master},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -296,7 +297,11 @@ func TestRFC5798_6_4_3_AddressOwnerStaysMaster(t *testing.T) {
 		cfg.WantMaster = true // state MASTER: starts as master at once
 		m := New(cfg)
 		got := run(m, Startup(), ev)
-		if d := diff([]Action{send(255), arm(TimerAdvert, time.Second, 2)}, got); d != "" {
+		want := []Action{send(255), arm(TimerAdvert, time.Second, 2)}
+		if ev.Priority < 255 {
+			want = append([]Action{{Kind: ActRxLowerPriority, Priority: ev.Priority}}, want...)
+		}
+		if d := diff(want, got); d != "" {
 			t.Errorf("advert prio %d (-want +got):\n%s", ev.Priority, d)
 		}
 		if m.State() != Master {

@@ -168,6 +168,7 @@ const (
 	ActArmTimer                       // (re-)arm Timer to fire After from now with Gen; replaces a pending one
 	ActStopTimer                      // cancel Timer (its pending Gen is in Gen)
 	ActStateChanged                   // From -> To because of Reason
+	ActRxLowerPriority                // Master heard a lower-priority advert (Priority is its priority)
 )
 
 func (k ActionKind) String() string {
@@ -186,6 +187,8 @@ func (k ActionKind) String() string {
 		return "stop-timer"
 	case ActStateChanged:
 		return "state-changed"
+	case ActRxLowerPriority:
+		return "rx-lower-priority"
 	}
 	return "unknown-action"
 }
@@ -195,6 +198,7 @@ type Action struct {
 	Kind ActionKind
 
 	// ActSendAdvert: priority to put in the advert.
+	// ActRxLowerPriority: the priority that was heard.
 	Priority uint8
 
 	// ActArmTimer (re-arming replaces) / ActStopTimer.

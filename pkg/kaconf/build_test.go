@@ -345,12 +345,7 @@ vrrp_track_process tp {
 		TrackProcesses: map[string]*TrackProcess{"tp": {Name: "tp", Pos: Pos{"t.conf", 15, 1},
 			Process: []string{"haproxy", "-f", "/etc/h a.cfg"}, ParamMatch: "partial", Weight: 1, Quorum: 2, QuorumMax: 4,
 			ForkDelay: 500 * time.Millisecond, TerminateDelay: 500 * time.Millisecond, FullCommand: true}},
-		// Tracking is parsed, not yet acted on: one entry per block, none per inner line.
-		NotActedOn: []KeywordUse{
-			{Block: "top", Name: "vrrp_script", Pos: Pos{"t.conf", 1, 1}},
-			{Block: "top", Name: "track_file", Pos: Pos{"t.conf", 10, 1}},
-			{Block: "top", Name: "vrrp_track_process", Pos: Pos{"t.conf", 15, 1}},
-		},
+		// Tracking blocks are acted on: nothing is left for NotActedOn.
 	}
 	want.Global.GarpLowerPrioRepeat, want.Global.GarpLowerPrioDelay = 5, 5*time.Second
 	if diff := cmp.Diff(want, cfg, netOpts); diff != "" {

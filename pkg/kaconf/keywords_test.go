@@ -11,16 +11,27 @@ import (
 // The brief fixes what the daemon acts on; the registry must say exactly that.
 func TestSupportedKeywords(t *testing.T) {
 	want := []string{
-		"authentication.auth_pass", "authentication.auth_type",
-		"global_defs.router_id", "global_defs.vrrp_garp_master_delay", "global_defs.vrrp_garp_master_refresh",
-		"global_defs.vrrp_garp_master_refresh_repeat", "global_defs.vrrp_garp_master_repeat", "global_defs.vrrp_version",
-		"top.global_defs", "top.vrrp_instance",
-		"vrrp_instance.advert_int", "vrrp_instance.authentication", "vrrp_instance.garp_master_delay",
-		"vrrp_instance.garp_master_refresh", "vrrp_instance.garp_master_refresh_repeat", "vrrp_instance.garp_master_repeat", "vrrp_instance.interface",
-		"vrrp_instance.mcast_src_ip", "vrrp_instance.nopreempt", "vrrp_instance.preempt_delay",
-		"vrrp_instance.priority", "vrrp_instance.state", "vrrp_instance.unicast_peer",
-		"vrrp_instance.unicast_src_ip", "vrrp_instance.v3_checksum_as_v2", "vrrp_instance.version", "vrrp_instance.virtual_ipaddress",
-		"vrrp_instance.virtual_router_id",
+		"authentication.auth_pass", "authentication.auth_type", "global_defs.enable_script_security",
+		"global_defs.notify_fifo", "global_defs.notify_fifo_script", "global_defs.router_id", "global_defs.script_user",
+		"global_defs.vrrp_garp_master_delay", "global_defs.vrrp_garp_master_refresh",
+		"global_defs.vrrp_garp_master_refresh_repeat", "global_defs.vrrp_garp_master_repeat",
+		"global_defs.vrrp_notify_fifo", "global_defs.vrrp_notify_fifo_script", "global_defs.vrrp_notify_priority_changes",
+		"global_defs.vrrp_version", "top.global_defs", "top.track_file", "top.vrrp_instance", "top.vrrp_script",
+		"top.vrrp_track_file", "top.vrrp_track_process", "track_file.file", "track_file.init_file", "track_file.weight",
+		"vrrp_instance.advert_int", "vrrp_instance.authentication", "vrrp_instance.dont_track_primary",
+		"vrrp_instance.garp_master_delay", "vrrp_instance.garp_master_refresh", "vrrp_instance.garp_master_refresh_repeat",
+		"vrrp_instance.garp_master_repeat", "vrrp_instance.interface", "vrrp_instance.mcast_src_ip",
+		"vrrp_instance.nopreempt", "vrrp_instance.notify", "vrrp_instance.notify_backup", "vrrp_instance.notify_fault",
+		"vrrp_instance.notify_master", "vrrp_instance.notify_master_rx_lower_pri", "vrrp_instance.notify_priority_changes",
+		"vrrp_instance.notify_stop", "vrrp_instance.preempt_delay", "vrrp_instance.priority", "vrrp_instance.state",
+		"vrrp_instance.track_file", "vrrp_instance.track_interface", "vrrp_instance.track_process",
+		"vrrp_instance.track_script", "vrrp_instance.unicast_peer", "vrrp_instance.unicast_src_ip",
+		"vrrp_instance.v3_checksum_as_v2", "vrrp_instance.version", "vrrp_instance.virtual_ipaddress",
+		"vrrp_instance.virtual_router_id", "vrrp_script.fall", "vrrp_script.init_fail", "vrrp_script.interval",
+		"vrrp_script.rise", "vrrp_script.script", "vrrp_script.timeout", "vrrp_script.user", "vrrp_script.weight",
+		"vrrp_track_process.delay", "vrrp_track_process.fork_delay", "vrrp_track_process.full_command",
+		"vrrp_track_process.param_match", "vrrp_track_process.process", "vrrp_track_process.quorum",
+		"vrrp_track_process.quorum_max", "vrrp_track_process.terminate_delay", "vrrp_track_process.weight",
 	}
 	var got []string
 	for _, k := range Keywords() {

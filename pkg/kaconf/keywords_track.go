@@ -10,34 +10,34 @@ import (
 type kwS = keyword[*Script]
 
 var scriptTable = newTable("vrrp_script", nil, []kwS{
-	{name: "script", args: "CMD", min: 1, max: 1, status: ParsedOnly, doc: "command to run (quoted for arguments)",
+	{name: "script", args: "CMD", min: 1, max: 1, status: Supported, doc: "command to run (quoted for arguments)",
 		fn: func(c *ctx, n *Node, s *Script) { s.Script = n.Args[0].Text }},
-	{name: "interval", args: "SECONDS", min: 1, max: 1, status: ParsedOnly, doc: "seconds between runs (default 1)",
+	{name: "interval", args: "SECONDS", min: 1, max: 1, status: Supported, doc: "seconds between runs (default 1)",
 		fn: func(c *ctx, n *Node, s *Script) { setSecs(c, n, 1e-6, 1e6, &s.Interval) }},
-	{name: "timeout", args: "SECONDS", min: 1, max: 1, status: ParsedOnly, doc: "run time limit (default: interval)",
+	{name: "timeout", args: "SECONDS", min: 1, max: 1, status: Supported, doc: "run time limit (default: interval)",
 		fn: func(c *ctx, n *Node, s *Script) { setSecs(c, n, 1e-6, 1e6, &s.Timeout) }},
-	{name: "weight", args: "<-253..253> [reverse]", min: 1, max: 2, status: ParsedOnly, doc: "priority change (default 0: FAULT on failure)",
+	{name: "weight", args: "<-253..253> [reverse]", min: 1, max: 2, status: Supported, doc: "priority change (default 0: FAULT on failure)",
 		fn: func(c *ctx, n *Node, s *Script) { s.Weight, s.Reverse = weightArgs(c, n, -253, 253, s.Weight) }},
-	{name: "rise", args: "N", min: 1, max: 1, status: ParsedOnly, doc: "successes for OK (default 1)",
+	{name: "rise", args: "N", min: 1, max: 1, status: Supported, doc: "successes for OK (default 1)",
 		fn: func(c *ctx, n *Node, s *Script) { setInt(c, n, 1, 1<<31-1, &s.Rise) }},
-	{name: "fall", args: "N", min: 1, max: 1, status: ParsedOnly, doc: "failures for KO (default 1)",
+	{name: "fall", args: "N", min: 1, max: 1, status: Supported, doc: "failures for KO (default 1)",
 		fn: func(c *ctx, n *Node, s *Script) { setInt(c, n, 1, 1<<31-1, &s.Fall) }},
-	{name: "user", args: "USER [GROUP]", min: 1, max: 2, status: ParsedOnly, doc: "run as",
+	{name: "user", args: "USER [GROUP]", min: 1, max: 2, status: Supported, doc: "run as",
 		fn: func(c *ctx, n *Node, s *Script) { s.User, s.Group = n.Args[0].Text, argText(n, 1) }},
-	{name: "init_fail", status: ParsedOnly, doc: "start in failed state",
+	{name: "init_fail", status: Supported, doc: "start in failed state",
 		fn: func(c *ctx, n *Node, s *Script) { s.InitFail = true }},
 })
 
 type kwF = keyword[*TrackFile]
 
 var trackFileTable = newTable("track_file", nil, []kwF{
-	{name: "file", args: "PATH", min: 1, max: 1, status: ParsedOnly, doc: "file holding a number",
+	{name: "file", args: "PATH", min: 1, max: 1, status: Supported, doc: "file holding a number",
 		fn: func(c *ctx, n *Node, f *TrackFile) { f.File = n.Args[0].Text }},
-	{name: "weight", args: "<-2147483647..2147483647> [reverse]", min: 1, max: 2, status: ParsedOnly, doc: "multiplier (default 1)",
+	{name: "weight", args: "<-2147483647..2147483647> [reverse]", min: 1, max: 2, status: Supported, doc: "multiplier (default 1)",
 		fn: func(c *ctx, n *Node, f *TrackFile) {
 			f.Weight, f.Reverse = weightArgs(c, n, -(1<<31 - 1), 1<<31-1, f.Weight)
 		}},
-	{name: "init_file", args: "[VALUE] [overwrite]", max: 2, status: ParsedOnly, doc: "create the file at start",
+	{name: "init_file", args: "[VALUE] [overwrite]", max: 2, status: Supported, doc: "create the file at start",
 		fn: func(c *ctx, n *Node, f *TrackFile) {
 			f.InitFile = true
 			for _, a := range n.Args {
@@ -55,9 +55,9 @@ var trackFileTable = newTable("track_file", nil, []kwF{
 type kwP = keyword[*TrackProcess]
 
 var trackProcessTable = newTable("vrrp_track_process", nil, []kwP{
-	{name: "process", args: "NAME [ARGS...]", min: 1, max: -1, status: ParsedOnly, doc: "process (and parameters) to look for",
+	{name: "process", args: "NAME [ARGS...]", min: 1, max: -1, status: Supported, doc: "process (and parameters) to look for",
 		fn: func(c *ctx, n *Node, p *TrackProcess) { p.Process = words(n)[1:] }},
-	{name: "param_match", args: "initial|partial", min: 1, max: 1, status: ParsedOnly, doc: "parameter matching",
+	{name: "param_match", args: "initial|partial", min: 1, max: 1, status: Supported, doc: "parameter matching",
 		fn: func(c *ctx, n *Node, p *TrackProcess) {
 			if t := n.Args[0].Text; t == "initial" || t == "partial" {
 				p.ParamMatch = t
@@ -65,22 +65,22 @@ var trackProcessTable = newTable("vrrp_track_process", nil, []kwP{
 				c.errf(n.Args[0].Pos, "param_match: %q is not initial or partial", t)
 			}
 		}},
-	{name: "weight", args: "<-254..254> [reverse]", min: 1, max: 2, status: ParsedOnly, doc: "priority change (default 1)",
+	{name: "weight", args: "<-254..254> [reverse]", min: 1, max: 2, status: Supported, doc: "priority change (default 1)",
 		fn: func(c *ctx, n *Node, p *TrackProcess) { p.Weight, p.Reverse = weightArgs(c, n, -254, 254, p.Weight) }},
-	{name: "quorum", args: "N", min: 1, max: 1, status: ParsedOnly, doc: "minimum processes (default 1)",
+	{name: "quorum", args: "N", min: 1, max: 1, status: Supported, doc: "minimum processes (default 1)",
 		fn: func(c *ctx, n *Node, p *TrackProcess) { setInt(c, n, 0, 65535, &p.Quorum) }},
-	{name: "quorum_max", args: "N", min: 1, max: 1, status: ParsedOnly, doc: "maximum processes",
+	{name: "quorum_max", args: "N", min: 1, max: 1, status: Supported, doc: "maximum processes",
 		fn: func(c *ctx, n *Node, p *TrackProcess) { setInt(c, n, 0, 65535, &p.QuorumMax) }},
-	{name: "fork_delay", args: "SECONDS", min: 1, max: 1, status: ParsedOnly, doc: "delay before up",
+	{name: "fork_delay", args: "SECONDS", min: 1, max: 1, status: Supported, doc: "delay before up",
 		fn: func(c *ctx, n *Node, p *TrackProcess) { setSecs(c, n, 0, 1e6, &p.ForkDelay) }},
-	{name: "terminate_delay", args: "SECONDS", min: 1, max: 1, status: ParsedOnly, doc: "delay before down",
+	{name: "terminate_delay", args: "SECONDS", min: 1, max: 1, status: Supported, doc: "delay before down",
 		fn: func(c *ctx, n *Node, p *TrackProcess) { setSecs(c, n, 0, 1e6, &p.TerminateDelay) }},
-	{name: "delay", args: "SECONDS", min: 1, max: 1, status: ParsedOnly, doc: "both delays",
+	{name: "delay", args: "SECONDS", min: 1, max: 1, status: Supported, doc: "both delays",
 		fn: func(c *ctx, n *Node, p *TrackProcess) {
 			setSecs(c, n, 0, 1e6, &p.ForkDelay)
 			p.TerminateDelay = p.ForkDelay
 		}},
-	{name: "full_command", status: ParsedOnly, doc: "match the full command line",
+	{name: "full_command", status: Supported, doc: "match the full command line",
 		fn: func(c *ctx, n *Node, p *TrackProcess) { p.FullCommand = true }},
 })
 
