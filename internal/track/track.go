@@ -64,3 +64,29 @@ type Sink func(Result)
 type Tracker interface {
 	Run(ctx context.Context, report Sink)
 }
+
+// Outcome is the verdict of one check of a vrrp_script.
+type Outcome struct {
+	// Status is the exit status, as systemctl or the script would exit;
+	// -1 when the check did not complete (timed out, could not start).
+	Status int
+	// Detail says what happened: "exit 3", "timed out after 2s",
+	// "apache2.service is inactive".
+	Detail string
+}
+
+// Prober performs one check of a vrrp_script. The script runner calls
+// Probe at most once at a time; ctx carries the script's timeout.
+type Prober interface {
+	Probe(ctx context.Context) Outcome
+	// Method is "exec" (the command is run) or "dbus" (answered from
+	// systemd's unit state without forking).
+	Method() string
+}
+
+// Changer is implemented by probers that learn of changes by themselves
+// (systemd over D-Bus): the runner checks at once when Changed fires,
+// instead of waiting for the next interval.
+type Changer interface {
+	Changed() <-chan struct{}
+}
