@@ -65,6 +65,8 @@ func runDaemon(ctx context.Context, f runFlags) error {
 		VRRPOnly:      f.vrrpOnly,
 		ConfigID:      f.configID,
 		Logger:        log,
+
+		AllowUnimplemented: f.allowUnimplemented,
 	})
 	if err != nil {
 		return &exitError{code: 1, msg: err.Error()}

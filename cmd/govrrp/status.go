@@ -49,6 +49,30 @@ func printStatus(w io.Writer, st *control.Status) {
 			in.Since.Format(time.RFC3339), dash(in.Reason))
 	}
 	tw.Flush()
+	printTracks(w, st)
+}
+
+// printTracks lists each instance's tracked objects: what was last seen and
+// what it does to the instance's priority now.
+func printTracks(w io.Writer, st *control.Status) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	header := false
+	for _, in := range st.Instances {
+		for _, tr := range in.Tracks {
+			if !header {
+				fmt.Fprintln(w)
+				fmt.Fprintln(tw, "INSTANCE\tTRACK\tNAME\tSTATE\tWEIGHT\tEFFECT\tCHECKED BY\tLAST RESULT\tAT")
+				header = true
+			}
+			at := "-"
+			if !tr.At.IsZero() {
+				at = tr.At.Format("15:04:05.000")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", in.Name, tr.Kind, tr.Name, tr.State, tr.Weight,
+				tr.Effect, dash(tr.Method), dash(tr.Detail), at)
+		}
+	}
+	tw.Flush()
 }
 
 func dash(s string) string {

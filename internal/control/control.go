@@ -53,6 +53,27 @@ type Instance struct {
 	Drops             map[string]uint64 `json:"drops,omitempty"`
 	Warnings          map[string]uint64 `json:"warnings,omitempty"`
 	Transitions       uint64            `json:"transitions"`
+	Tracks            []Track           `json:"tracks,omitempty"`
+}
+
+// Track is one tracked object of an instance: what was last seen and what it
+// does to the instance.
+type Track struct {
+	// Kind is the keyword the instance tracks it with (track_script,
+	// track_interface, track_file, track_process), or "interface" for the
+	// instance's own interface.
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	// State is "ok", "failed", "down", "value N", or "pending" before the
+	// first result.
+	State  string    `json:"state"`
+	OK     bool      `json:"ok"`
+	Detail string    `json:"detail,omitempty"`
+	Method string    `json:"method,omitempty"` // how it is checked: exec, dbus, netlink, inotify, ...
+	At     time.Time `json:"at,omitempty"`
+	Weight int       `json:"weight"`
+	// Effect is what it does now: "+20", "-60", "0", or "FAULT".
+	Effect string `json:"effect"`
 }
 
 // Provider supplies the daemon's current status.

@@ -32,6 +32,8 @@ func (d *Daemon) execute(in *instance, acts []fsm.Action) {
 			d.stopTimer(in, a.Timer)
 		case fsm.ActStateChanged:
 			d.stateChanged(in, a)
+		case fsm.ActRxLowerPriority:
+			d.notify.MasterRxLowerPri(in.name, int(in.machine.EffectivePriority()))
 		}
 	}
 }
@@ -200,4 +202,5 @@ func (d *Daemon) stateChanged(in *instance, a fsm.Action) {
 	in.stats.Since = time.Now()
 	in.stats.Transitions++
 	in.mu.Unlock()
+	d.notify.Transition(in.name, notifyState(a.To), int(in.machine.EffectivePriority()))
 }

@@ -44,6 +44,7 @@ func (p *statusProvider) Status() control.Status {
 			Drops:             s.Drops,
 			Warnings:          s.Warnings,
 			Transitions:       s.Transitions,
+			Tracks:            s.Tracks,
 		}
 		if in.family == 6 {
 			ci.Family = "inet6"

@@ -14,10 +14,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/govrrp/govrrp/internal/fsm"
+	"github.com/govrrp/govrrp/internal/track"
 	"github.com/govrrp/govrrp/internal/transport"
 	"github.com/govrrp/govrrp/internal/vip"
 	"github.com/govrrp/govrrp/pkg/kaconf"
@@ -76,13 +78,22 @@ type Daemon struct {
 	configPath string
 
 	actBuf []fsm.Action // reused for every Handle call on the loop goroutine
+
+	tracks      map[trackKey]*trackState // every tracked object, owned by the loop
+	trackers    []track.Tracker
+	trackWG     sync.WaitGroup // tracker goroutines; they end with ctx
+	notify      notifier
+	newTrackers trackerFactory
+	newNotifier notifierFactory
 }
 
-// loopEvent is one input for one instance's state machine.
+// loopEvent is one input for one instance's state machine, or a track
+// result for every instance that tracks the object.
 type loopEvent struct {
-	in *instance
-	ev fsm.Event
-	do func() // internal work to run on the loop instead of an event
+	in     *instance
+	ev     fsm.Event
+	result *track.Result
+	do     func() // internal work to run on the loop instead of an event
 }
 
 // eventQueueLen bounds how many inputs may wait for the loop; beyond it
@@ -141,25 +152,32 @@ type deps struct {
 	addrs    addrOps
 	announce announcer
 	lookup   addrLookup
+	trackers trackerFactory  // nil: no tracking (tests without trackers)
+	notifier notifierFactory // nil: no notifications
 }
 
 func productionDeps() deps {
 	return deps{listen: transport.Listen, addrs: vip.NewManager(nil), announce: vip.NewAnnouncer(),
-		lookup: addrLookup{primary: transport.PrimaryAddr, interfaceOf: transport.InterfaceOf}}
+		lookup:   addrLookup{primary: transport.PrimaryAddr, interfaceOf: transport.InterfaceOf},
+		trackers: systemTrackers, notifier: systemNotifier}
 }
 
 // newDaemon wires a daemon for cfg; o.Logger must be set.
 func newDaemon(cfg *kaconf.Config, o Options, dp deps) *Daemon {
 	return &Daemon{
-		log:        o.Logger,
-		cfg:        cfg,
-		pool:       transport.NewPool(dp.listen),
-		addrs:      dp.addrs,
-		announce:   dp.announce,
-		lookup:     dp.lookup,
-		events:     make(chan loopEvent, eventQueueLen),
-		start:      time.Now(),
-		configPath: o.ConfigPath,
+		log:         o.Logger,
+		cfg:         cfg,
+		pool:        transport.NewPool(dp.listen),
+		addrs:       dp.addrs,
+		announce:    dp.announce,
+		lookup:      dp.lookup,
+		events:      make(chan loopEvent, eventQueueLen),
+		start:       time.Now(),
+		configPath:  o.ConfigPath,
+		tracks:      map[trackKey]*trackState{},
+		notify:      noNotify{},
+		newTrackers: dp.trackers,
+		newNotifier: dp.notifier,
 	}
 }
 

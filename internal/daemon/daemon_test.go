@@ -113,6 +113,13 @@ func loadConf(t *testing.T, text string) *kaconf.Config {
 
 func startNode(t *testing.T, seg *transport.Segment, src string, conf string, preset ...string) *node {
 	t.Helper()
+	return startNodeWith(t, seg, src, conf, nil, preset...)
+}
+
+// startNodeWith is startNode with the daemon's dependencies adjusted by
+// with (trackers, notifier) before it starts.
+func startNodeWith(t *testing.T, seg *transport.Segment, src string, conf string, with func(*deps), preset ...string) *node {
+	t.Helper()
 	addr := netip.MustParseAddr(src)
 	n := &node{addrs: &fakeAddrs{set: map[netip.Prefix]bool{}}, garp: &fakeAnnouncer{start: time.Now()}, done: make(chan error, 1)}
 	for _, p := range preset {
@@ -126,6 +133,9 @@ func startNode(t *testing.T, seg *transport.Segment, src string, conf string, pr
 			primary:     func(string, bool) (netip.Addr, error) { return addr, nil },
 			interfaceOf: func(netip.Addr) (string, error) { return "eth0", nil },
 		},
+	}
+	if with != nil {
+		with(&dp)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
@@ -331,16 +341,18 @@ func TestRefusesKeywordsNotActedOn(t *testing.T) {
         ops@example.org
     }
 }
-vrrp_script chk {
-    script "/bin/true"
+vrrp_sync_group G {
+    group {
+        VI_1
+    }
 }
-`+fmt.Sprintf(twoNodeConf, "BACKUP", 100, "1", "track_script {\n chk\n }"))
+`+fmt.Sprintf(twoNodeConf, "BACKUP", 100, "1", "use_vmac"))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	err := checkNotActedOn(log, cfg, false)
 	if err == nil {
-		t.Fatal("a file with track_script was accepted")
+		t.Fatal("a file with use_vmac and a sync group was accepted")
 	}
-	for _, want := range []string{"keepalived.conf:6:1: vrrp_script (in top)", "keepalived.conf:15:5: track_script (in vrrp_instance)", "--allow-unimplemented"} {
+	for _, want := range []string{"keepalived.conf:6:1: vrrp_sync_group (in top)", "keepalived.conf:17:5: use_vmac (in vrrp_instance)", "--allow-unimplemented"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/govrrp/govrrp/internal/control"
 	"github.com/govrrp/govrrp/internal/fsm"
 	"github.com/govrrp/govrrp/internal/transport"
 	"github.com/govrrp/govrrp/internal/vip"
@@ -39,6 +41,10 @@ type instance struct {
 	advert  vrrp.Advert // template for our adverts
 	sendBuf []byte
 
+	tracks     []trackUse // what this instance tracks, with its weights
+	trackDelta int        // sum of track weights last given to the machine
+	trackFault bool       // a track holds the machine in FAULT
+
 	mu    sync.Mutex // guards stats, read by the control socket
 	stats instanceStats
 }
@@ -64,6 +70,7 @@ type instanceStats struct {
 	Drops             map[string]uint64 `json:"drops,omitempty"`
 	Warnings          map[string]uint64 `json:"warnings,omitempty"`
 	Transitions       uint64            `json:"transitions"`
+	Tracks            []control.Track   `json:"tracks,omitempty"`
 }
 
 // LookupVRID makes an instance the vrrp.Lookup for its own VRID: the mux
@@ -90,7 +97,16 @@ func (in *instance) snapshot() instanceStats {
 	s := in.stats
 	s.Drops = maps.Clone(in.stats.Drops)
 	s.Warnings = maps.Clone(in.stats.Warnings)
+	s.Tracks = slices.Clone(in.stats.Tracks)
 	return s
+}
+
+// setTrackStats publishes the instance's track rows; rows is not kept by the
+// caller.
+func (in *instance) setTrackStats(rows []control.Track) {
+	in.mu.Lock()
+	in.stats.Tracks = rows
+	in.mu.Unlock()
 }
 
 // addrLookup finds addresses and interfaces of this host.

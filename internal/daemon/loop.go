@@ -54,6 +54,10 @@ func (d *Daemon) run(ctx context.Context, o Options, sig signals) error {
 		}
 		d.instances = append(d.instances, in)
 	}
+	d.planTracking()
+	if err := d.startNotify(); err != nil {
+		return err
+	}
 	if err := d.openSockets(); err != nil {
 		d.closeSockets()
 		return err
@@ -67,6 +71,17 @@ func (d *Daemon) run(ctx context.Context, o Options, sig signals) error {
 		}
 		defer ctl.Close()
 	}
+
+	// Trackers end with d.ctx; wait for them (scripts killed and reaped)
+	// before returning, whatever path returns.
+	defer func() {
+		d.cancel()
+		d.trackWG.Wait()
+	}()
+	if err := d.startTracking(); err != nil {
+		return err
+	}
+	d.awaitInitialTracks()
 
 	for _, in := range d.instances {
 		d.log.Info("starting instance", "instance", in.name, "interface", in.ifname, "vrid", in.cfg.VRID,
@@ -87,15 +102,22 @@ func (d *Daemon) run(ctx context.Context, o Options, sig signals) error {
 		case s := <-sig.dump:
 			d.log.Warn("keepalived data/stats dump signal is not implemented; use `govrrp status --json`", "signal", s.String())
 		case e := <-d.events:
-			if e.do != nil {
-				e.do()
-				continue
-			}
-			if e.ev.Kind == fsm.EvTimer && !e.in.timerDue(e.ev.Timer) {
-				continue // an expiry that raced a re-arm
-			}
-			d.handle(e.in, e.ev)
+			d.serve(e)
 		}
+	}
+}
+
+// serve handles one queued input on the loop.
+func (d *Daemon) serve(e loopEvent) {
+	switch {
+	case e.do != nil:
+		e.do()
+	case e.result != nil:
+		d.onTrackResult(*e.result)
+	case e.ev.Kind == fsm.EvTimer && !e.in.timerDue(e.ev.Timer):
+		// an expiry that raced a re-arm
+	default:
+		d.handle(e.in, e.ev)
 	}
 }
 
@@ -228,6 +250,12 @@ func (d *Daemon) shutdown() {
 		}
 		d.handle(in, fsm.Shutdown())
 		d.stopTimers(in)
+	}
+	// notify_stop and the FIFO lines of the stop get the rest of the budget.
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	if err := d.notify.Close(ctx); err != nil {
+		d.log.Warn("notify scripts still running at exit", "err", err)
 	}
 	d.log.Info("stopped")
 }

@@ -1,0 +1,355 @@
+package daemon
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/govrrp/govrrp/internal/control"
+	"github.com/govrrp/govrrp/internal/fsm"
+	"github.com/govrrp/govrrp/internal/track"
+	"github.com/govrrp/govrrp/pkg/kaconf"
+)
+
+// trackKey names one tracked object: one script runs once however many
+// instances track it, as in keepalived.
+type trackKey struct {
+	kind track.Kind
+	name string
+}
+
+func (k trackKey) String() string { return k.kind.String() + " " + k.name }
+
+// trackUse is one instance's use of a tracked object with the weight that
+// instance gives it (its own weight override, or the object's default).
+type trackUse struct {
+	key     trackKey
+	weight  int
+	reverse bool
+	// primary marks the instance's own interface: a fault, never a weight.
+	primary bool
+}
+
+// trackState is the latest result of one tracked object and who uses it.
+type trackState struct {
+	last  track.Result
+	seen  bool // a result (or the script's initial state) has arrived
+	users []*instance
+}
+
+// maxTrackWeight bounds what one track adds or removes: beyond it a
+// track_file result means FAULT (keepalived: below -253).
+const maxTrackWeight = 253
+
+// effect is what one tracked object's result does to an instance:
+// keepalived's rules.
+//   - script, interface, process: a positive weight is added while up, a
+//     negative one while down; reverse swaps up and down; weight 0 means
+//     FAULT while down (with reverse: while up).
+//   - file: weight 0 means FAULT for any non-zero value; otherwise
+//     value*weight (negated with reverse) is added, and a result below -253
+//     is FAULT.
+func effect(u trackUse, r track.Result) (delta int, fault bool) {
+	if u.primary {
+		return 0, !r.OK
+	}
+	if u.key.kind == track.KindFile {
+		return fileEffect(u, r)
+	}
+	up := r.OK != u.reverse
+	switch {
+	case u.weight == 0:
+		return 0, !up
+	case u.weight > 0 && up, u.weight < 0 && !up:
+		return u.weight, false
+	}
+	return 0, false
+}
+
+func fileEffect(u trackUse, r track.Result) (int, bool) {
+	if !r.OK {
+		// Unreadable or not a number: keepalived reads it as 0.
+		r.Value = 0
+	}
+	if u.weight == 0 {
+		return 0, (r.Value != 0) != u.reverse
+	}
+	w := int64(u.weight)
+	if u.reverse {
+		w = -w
+	}
+	v := int64(r.Value) * w
+	if v < -maxTrackWeight {
+		return 0, true
+	}
+	return int(min(v, maxTrackWeight)), false
+}
+
+// trackVerdict sums an instance's tracks: the priority delta and, when any
+// track puts it in FAULT, why.
+type trackVerdict struct {
+	delta int
+	fault string // "" when no track faults the instance
+}
+
+func (d *Daemon) verdict(in *instance) trackVerdict {
+	var v trackVerdict
+	for _, u := range in.tracks {
+		st := d.tracks[u.key]
+		if st == nil || !st.seen {
+			if pendingFaults(u) && v.fault == "" {
+				v.fault = u.key.String() + " pending (no result yet)"
+			}
+			continue
+		}
+		delta, fault := effect(u, st.last)
+		v.delta += delta
+		if fault && v.fault == "" {
+			v.fault = describeTrack(u, st.last)
+		}
+	}
+	return v
+}
+
+// pendingFaults: before its first result a weight-0 script holds the
+// instance in FAULT, as keepalived 2.2.7 does (seen running it); weighted
+// scripts change nothing until then, unless init_fail (whose state the
+// factory reports at once).
+func pendingFaults(u trackUse) bool {
+	return u.key.kind == track.KindScript && u.weight == 0 && !u.reverse
+}
+
+// describeTrack is a track's state in words for reasons and logs:
+// "track_script chk_apache failed (exit 3, 2 of fall 2)".
+func describeTrack(u trackUse, r track.Result) string {
+	name := u.key.String()
+	if u.primary {
+		name = "interface " + u.key.name
+		if ip, ok := strings.CutPrefix(u.key.name, track.AddrResultPrefix); ok {
+			name = "source address " + ip
+		}
+	}
+	word := stateWord(u, r)
+	if r.Detail != "" && !strings.HasPrefix(r.Detail, word) {
+		word += " (" + r.Detail + ")"
+	}
+	return name + " " + word
+}
+
+// stateWord is a track's state in one word: ok, failed, down, value N.
+func stateWord(u trackUse, r track.Result) string {
+	switch {
+	case u.key.kind == track.KindFile && !r.OK:
+		return "unreadable"
+	case u.key.kind == track.KindFile:
+		return "value " + strconv.Itoa(r.Value)
+	case u.key.kind == track.KindInterface && !r.OK:
+		return "down"
+	case !r.OK:
+		return "failed"
+	}
+	return "ok"
+}
+
+// onTrackResult records a result and re-evaluates every instance that
+// tracks the object: FAULT edges and priority changes go to the machines.
+func (d *Daemon) onTrackResult(r track.Result) {
+	key := trackKey{r.Kind, r.Name}
+	st := d.tracks[key]
+	if st == nil {
+		return // a result for an object nothing tracks any more
+	}
+	changed := !st.seen || st.last.OK != r.OK || st.last.Value != r.Value
+	st.last, st.seen = r, true
+	for _, in := range st.users {
+		in.setTrackStats(d.trackRows(in))
+		if changed {
+			d.reevaluate(in, key)
+		}
+	}
+}
+
+// reevaluate feeds an instance's machine the consequences of its tracks,
+// naming the track that changed (cause) in the reason.
+func (d *Daemon) reevaluate(in *instance, cause trackKey) {
+	v := d.verdict(in)
+	why := d.causeText(in, cause)
+	switch {
+	case v.fault != "" && !in.trackFault:
+		in.trackFault = true
+		d.log.Warn("tracked object failed", "instance", in.name, "reason", v.fault)
+		d.handle(in, fsm.FaultSet(v.fault))
+	case v.fault == "" && in.trackFault:
+		in.trackFault = false
+		d.log.Info("tracked objects recovered", "instance", in.name, "reason", why)
+		d.handle(in, fsm.FaultCleared(why))
+	}
+	if v.delta != in.trackDelta {
+		from := in.machine.EffectivePriority()
+		to := fsm.EffectivePriority(in.machine.Config().Priority, v.delta)
+		reason := fmt.Sprintf("%s: priority %d -> %d", why, from, to)
+		in.trackDelta = v.delta
+		d.log.Info("effective priority changed", "instance", in.name, "reason", reason)
+		d.handle(in, fsm.PriorityDelta(v.delta, reason))
+		if from != to {
+			d.priorityChanged(in)
+		}
+	}
+}
+
+// causeText describes the track that changed as this instance uses it.
+func (d *Daemon) causeText(in *instance, cause trackKey) string {
+	for _, u := range in.tracks {
+		if u.key == cause {
+			return describeTrack(u, d.tracks[cause].last)
+		}
+	}
+	return cause.String()
+}
+
+// usesOf lists an instance's tracks with their effective weights: the
+// instance's own interface first (unless dont_track_primary), then
+// track_interface, track_script, track_file and track_process in file order.
+func usesOf(c *kaconf.Instance, ifname string, src netip.Addr) []trackUse {
+	var out []trackUse
+	if !c.DontTrackPrimary {
+		out = append(out, trackUse{key: trackKey{track.KindInterface, ifname}, primary: true})
+	}
+	if c.TrackSrcIP {
+		// keepalived's track_src_ip: FAULT while the advert source is gone.
+		out = append(out, trackUse{key: trackKey{track.KindInterface, track.AddrResultName(src)}, primary: true})
+	}
+	add := func(kind track.Kind, refs []kaconf.TrackRef) {
+		for _, r := range refs {
+			out = append(out, trackUse{key: trackKey{kind, r.Name}, weight: r.Weight, reverse: r.Reverse})
+		}
+	}
+	add(track.KindInterface, c.TrackInterfaces)
+	add(track.KindScript, c.TrackScripts)
+	add(track.KindFile, c.TrackFiles)
+	add(track.KindProcess, c.TrackProcesses)
+	return out
+}
+
+// trackRows is what `govrrp status` shows of an instance's tracks.
+func (d *Daemon) trackRows(in *instance) []control.Track {
+	rows := make([]control.Track, 0, len(in.tracks))
+	for _, u := range in.tracks {
+		row := control.Track{Kind: u.key.kind.String(), Name: u.key.name, Weight: u.weight, State: "pending", Effect: "0"}
+		if u.primary {
+			row.Kind = "interface"
+		}
+		if st := d.tracks[u.key]; st != nil && st.seen {
+			r := st.last
+			row.OK, row.Detail, row.Method, row.At = r.OK, r.Detail, r.Method, r.At
+			row.State = stateWord(u, r)
+			delta, fault := effect(u, r)
+			row.Effect = fmt.Sprintf("%+d", delta)
+			if delta == 0 {
+				row.Effect = "0"
+			}
+			if fault {
+				row.Effect = "FAULT"
+			}
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// trackerFactory builds the trackers of the objects in need (each tracked by
+// at least one instance) and gives the state each script starts in before its
+// first check (keepalived: OK, or failed with init_fail).
+type trackerFactory func(ctx context.Context, log *slog.Logger, cfg *kaconf.Config, need []trackKey) ([]track.Tracker, []track.Result, error)
+
+// initialTrackWait bounds how long start-up waits for the first report of
+// every track, so an instance whose interface is down or whose check fails
+// starts in FAULT (or at its tracked priority) rather than passing through
+// BACKUP first. Interfaces, files and processes answer from the kernel at
+// once; a script slower than this starts pending (see pendingFaults).
+const initialTrackWait = 2 * time.Second
+
+// planTracking registers every instance's tracks (none without trackers:
+// tests on an in-memory segment that do not ask for them).
+func (d *Daemon) planTracking() {
+	if d.newTrackers == nil {
+		return
+	}
+	for _, in := range d.instances {
+		in.tracks = usesOf(in.cfg, in.ifname, in.src)
+		for _, u := range in.tracks {
+			st := d.tracks[u.key]
+			if st == nil {
+				st = &trackState{}
+				d.tracks[u.key] = st
+			}
+			if !slices.Contains(st.users, in) {
+				st.users = append(st.users, in)
+			}
+		}
+	}
+}
+
+// startTracking starts the trackers and applies the scripts' initial state.
+func (d *Daemon) startTracking() error {
+	if d.newTrackers == nil || len(d.tracks) == 0 {
+		return nil
+	}
+	need := slices.SortedFunc(maps.Keys(d.tracks), func(a, b trackKey) int {
+		return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.name, b.name))
+	})
+	trackers, initial, err := d.newTrackers(d.ctx, d.log, d.cfg, need)
+	if err != nil {
+		return err
+	}
+	for _, r := range initial {
+		d.onTrackResult(r)
+	}
+	sink := func(r track.Result) { d.post(loopEvent{result: &r}) }
+	for _, t := range trackers {
+		d.trackWG.Add(1)
+		go func() {
+			defer d.trackWG.Done()
+			t.Run(d.ctx, sink)
+		}()
+	}
+	d.trackers = trackers
+	return nil
+}
+
+// awaitInitialTracks serves the loop until every track has reported once
+// (scripts: their first check), or initialTrackWait has passed.
+func (d *Daemon) awaitInitialTracks() {
+	deadline := time.NewTimer(initialTrackWait)
+	defer deadline.Stop()
+	for d.pendingTracks() > 0 {
+		select {
+		case e := <-d.events:
+			d.serve(e)
+		case <-deadline.C:
+			for k, st := range d.tracks {
+				if !st.seen {
+					d.log.Warn("no first report from tracked object; starting without it", "track", k.String())
+				}
+			}
+			return
+		}
+	}
+}
+
+func (d *Daemon) pendingTracks() int {
+	n := 0
+	for _, st := range d.tracks {
+		if !st.seen {
+			n++
+		}
+	}
+	return n
+}

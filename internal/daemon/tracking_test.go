@@ -1,0 +1,339 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/govrrp/govrrp/internal/track"
+	"github.com/govrrp/govrrp/internal/transport"
+	"github.com/govrrp/govrrp/pkg/kaconf"
+)
+
+// keepalived's weight rules, one row each (keepalived.conf(5), track_* and
+// track_file sections).
+func TestTrackEffect(t *testing.T) {
+	script := func(w int, rev bool) trackUse {
+		return trackUse{key: trackKey{track.KindScript, "s"}, weight: w, reverse: rev}
+	}
+	file := func(w int, rev bool) trackUse {
+		return trackUse{key: trackKey{track.KindFile, "f"}, weight: w, reverse: rev}
+	}
+	up, down := track.Result{OK: true}, track.Result{OK: false}
+	val := func(v int) track.Result { return track.Result{OK: true, Value: v} }
+	type want struct {
+		Delta int
+		Fault bool
+	}
+	tests := []struct {
+		name string
+		use  trackUse
+		res  track.Result
+		want want
+	}{
+		{"weight 0 up", script(0, false), up, want{0, false}},
+		{"weight 0 down: FAULT", script(0, false), down, want{0, true}},
+		{"weight 0 reverse up: FAULT", script(0, true), up, want{0, true}},
+		{"weight 0 reverse down", script(0, true), down, want{0, false}},
+		{"positive weight added while up", script(20, false), up, want{20, false}},
+		{"positive weight nothing while down", script(20, false), down, want{0, false}},
+		{"negative weight nothing while up", script(-60, false), up, want{0, false}},
+		{"negative weight subtracted while down", script(-60, false), down, want{-60, false}},
+		{"positive reverse: added while down", script(20, true), down, want{20, false}},
+		{"negative reverse: subtracted while up", script(-60, true), up, want{-60, false}},
+		{"own interface down: FAULT", trackUse{key: trackKey{track.KindInterface, "eth0"}, primary: true}, down, want{0, true}},
+		{"own interface up", trackUse{key: trackKey{track.KindInterface, "eth0"}, primary: true}, up, want{0, false}},
+		{"file weight 0, zero: ok", file(0, false), val(0), want{0, false}},
+		{"file weight 0, non-zero: FAULT", file(0, false), val(3), want{0, true}},
+		{"file value times weight", file(-2, false), val(30), want{-60, false}},
+		{"file reverse negates", file(2, true), val(30), want{-60, false}},
+		{"file negative value", file(1, false), val(-40), want{-40, false}},
+		{"file below -253: FAULT", file(1, false), val(-254), want{0, true}},
+		{"file -253 is a weight", file(1, false), val(-253), want{-253, false}},
+		{"file above 253 is clamped", file(10, false), val(100), want{253, false}},
+		{"unreadable file counts as 0", file(5, false), track.Result{OK: false, Value: 9}, want{0, false}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d, f := effect(tc.use, tc.res)
+			if diff := cmp.Diff(tc.want, want{d, f}); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// fakeTrackers reports what the test pushes, as if trackers saw it.
+type fakeTrackers struct {
+	mu      sync.Mutex
+	sink    track.Sink
+	need    []trackKey
+	initial []track.Result
+	ready   chan struct{}
+}
+
+func newFakeTrackers(initial ...track.Result) *fakeTrackers {
+	return &fakeTrackers{initial: initial, ready: make(chan struct{})}
+}
+
+func (f *fakeTrackers) factory(_ context.Context, _ *slog.Logger, _ *kaconf.Config, need []trackKey) ([]track.Tracker, []track.Result, error) {
+	f.need = need
+	return []track.Tracker{f}, f.initial, nil
+}
+
+func (f *fakeTrackers) Run(ctx context.Context, report track.Sink) {
+	f.mu.Lock()
+	f.sink = report
+	f.mu.Unlock()
+	close(f.ready)
+	<-ctx.Done()
+}
+
+func (f *fakeTrackers) report(r track.Result) {
+	<-f.ready
+	f.mu.Lock()
+	sink := f.sink
+	f.mu.Unlock()
+	sink(r)
+}
+
+func link(name string, up bool) track.Result {
+	detail := "up"
+	if !up {
+		detail = "carrier down"
+	}
+	return track.Result{Kind: track.KindInterface, Name: name, OK: up, Detail: detail, Method: "netlink"}
+}
+
+func script(name string, ok bool, detail string) track.Result {
+	return track.Result{Kind: track.KindScript, Name: name, OK: ok, Detail: detail, Method: "exec"}
+}
+
+// fakeNotifier records notifications as keepalived's FIFO would show them.
+type fakeNotifier struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (f *fakeNotifier) add(s string) {
+	f.mu.Lock()
+	f.lines = append(f.lines, s)
+	f.mu.Unlock()
+}
+
+func (f *fakeNotifier) Transition(in, state string, prio int) {
+	f.add(fmt.Sprintf("%s %s %d", in, state, prio))
+}
+func (f *fakeNotifier) MasterRxLowerPri(in string, prio int) {
+	f.add(fmt.Sprintf("%s MASTER_RX_LOWER_PRI %d", in, prio))
+}
+func (f *fakeNotifier) PriorityChanged(in, state string, prio int) {
+	f.add(fmt.Sprintf("%s %s_PRIORITY %d", in, state, prio))
+}
+func (f *fakeNotifier) Close(context.Context) error { return nil }
+
+func (f *fakeNotifier) got() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.lines...)
+}
+
+const trackedConf = `vrrp_instance VI_1 {
+    state %s
+    interface eth0
+    virtual_router_id 51
+    priority %d
+    advert_int 1
+    track_script {
+        chk_apache
+    }
+    virtual_ipaddress {
+        192.0.2.100/24
+    }
+}
+
+! defined after the instance that tracks it: govrrp resolves it anyway
+vrrp_script chk_apache {
+    script "/usr/bin/systemctl is-active apache2"
+    fall 2
+    rise 2
+    weight %d
+}
+`
+
+func withTracking(ft *fakeTrackers, fn *fakeNotifier) func(*deps) {
+	return func(dp *deps) {
+		dp.trackers = ft.factory
+		if fn != nil {
+			dp.notifier = func(*kaconf.Config, *slog.Logger) (notifier, error) { return fn, nil }
+		}
+	}
+}
+
+// A failing vrrp_script with a negative weight hands the VIP to the backup;
+// passing again takes it back by preemption. The reason names the script.
+func TestTrackScriptMovesTheVIP(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		seg := transport.NewSegment()
+		ftA := newFakeTrackers(script("chk_apache", true, ""))
+		notes := &fakeNotifier{}
+		a := startNodeWith(t, seg, "192.0.2.11", fmt.Sprintf(trackedConf, "MASTER", 150, -60), withTracking(ftA, notes))
+		ftA.report(link("eth0", true))
+		b := startNode(t, seg, "192.0.2.12", fmt.Sprintf(twoNodeConf, "BACKUP", 100, "1", ""))
+		time.Sleep(5 * time.Second)
+		if a.state() != "MASTER" || !a.addrs.holds("192.0.2.100/24") {
+			t.Fatalf("a = %s, want MASTER with the VIP", a.state())
+		}
+		if diff := cmp.Diff([]string{"track_script chk_apache", "track_interface eth0"}, keyStrings(ftA.need)); diff != "" {
+			t.Errorf("tracked objects (-want +got):\n%s", diff)
+		}
+
+		ftA.report(script("chk_apache", false, "exit 3, 2 of fall 2"))
+		// b ignores a's priority-90 adverts and takes over when its
+		// master-down interval (3 s + skew) runs out.
+		time.Sleep(5 * time.Second)
+		if a.state() != "BACKUP" || b.state() != "MASTER" || a.addrs.holds("192.0.2.100/24") || !b.addrs.holds("192.0.2.100/24") {
+			t.Fatalf("after the failure: a=%s b=%s, want BACKUP MASTER with the VIP on b", a.state(), b.state())
+		}
+		sa := a.d.instances[0].snapshot()
+		if sa.EffectivePriority != 90 {
+			t.Errorf("effective priority = %d, want 90", sa.EffectivePriority)
+		}
+		if want := "track_script chk_apache failed (exit 3, 2 of fall 2): priority 150 -> 90"; !strings.Contains(sa.Reason, want) {
+			t.Errorf("reason = %q, want it to contain %q", sa.Reason, want)
+		}
+		wantRows := []string{"interface eth0 ok 0", "track_script chk_apache failed -60"}
+		if diff := cmp.Diff(wantRows, rowWords(sa)); diff != "" {
+			t.Errorf("status tracks (-want +got):\n%s", diff)
+		}
+
+		ftA.report(script("chk_apache", true, "exit 0, 2 of rise 2"))
+		time.Sleep(5 * time.Second)
+		if a.state() != "MASTER" || !a.addrs.holds("192.0.2.100/24") || b.addrs.holds("192.0.2.100/24") {
+			t.Fatalf("after recovery: a=%s b=%s, want a MASTER again", a.state(), b.state())
+		}
+		a.stop(t)
+		b.stop(t)
+
+		// In order: start-up, mastership, the script's failure seen while
+		// master, the demotion, the recovery seen while backup, preemption,
+		// stop. (Lower-priority adverts heard as master depend on timing.)
+		want := []string{"VI_1 BACKUP 150", "VI_1 MASTER 150", "VI_1 MASTER_PRIORITY 90", "VI_1 BACKUP 90",
+			"VI_1 BACKUP_PRIORITY 150", "VI_1 MASTER 150", "VI_1 STOP 150"}
+		var got []string
+		for _, l := range notes.got() {
+			if !strings.Contains(l, "RX_LOWER") {
+				got = append(got, l)
+			}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("notifications (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func keyStrings(keys []trackKey) []string {
+	var out []string
+	for _, k := range keys {
+		out = append(out, k.String())
+	}
+	return out
+}
+
+func rowWords(s instanceStats) []string {
+	var out []string
+	for _, r := range s.Tracks {
+		out = append(out, r.Kind+" "+r.Name+" "+r.State+" "+r.Effect)
+	}
+	return out
+}
+
+// Carrier loss on the instance's own interface is FAULT at once: the master
+// sends priority 0 and drops the VIP without waiting for any timer; the
+// link's return makes it BACKUP, and preemption makes it MASTER again.
+func TestOwnInterfaceFault(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		seg := transport.NewSegment()
+		ft := newFakeTrackers()
+		notes := &fakeNotifier{}
+		a := startNodeWith(t, seg, "192.0.2.11", fmt.Sprintf(twoNodeConf, "MASTER", 150, "1", ""), withTracking(ft, notes))
+		ft.report(link("eth0", true))
+		b := startNode(t, seg, "192.0.2.12", fmt.Sprintf(twoNodeConf, "BACKUP", 100, "1", ""))
+		time.Sleep(5 * time.Second)
+		if a.state() != "MASTER" {
+			t.Fatalf("a = %s, want MASTER", a.state())
+		}
+
+		ft.report(link("eth0", false))
+		if a.state() != "FAULT" || a.addrs.holds("192.0.2.100/24") {
+			t.Fatalf("right after carrier loss: a=%s holds VIP=%v, want FAULT without it", a.state(), a.addrs.holds("192.0.2.100/24"))
+		}
+		if r := a.d.instances[0].snapshot().Reason; r != "fault: interface eth0 down (carrier down)" {
+			t.Errorf("reason = %q", r)
+		}
+		// The priority-0 advert makes b master after its skew time (~0.6 s).
+		time.Sleep(time.Second)
+		if b.state() != "MASTER" {
+			t.Fatalf("b = %s, want MASTER after a's priority-0 advert", b.state())
+		}
+
+		ft.report(link("eth0", true))
+		if a.state() != "BACKUP" {
+			t.Fatalf("after the link returns: a = %s, want BACKUP", a.state())
+		}
+		time.Sleep(5 * time.Second)
+		if a.state() != "MASTER" || b.state() != "BACKUP" {
+			t.Fatalf("a=%s b=%s, want a to preempt back", a.state(), b.state())
+		}
+		a.stop(t)
+		b.stop(t)
+		want := []string{"VI_1 BACKUP 150", "VI_1 MASTER 150", "VI_1 FAULT 150", "VI_1 BACKUP 150", "VI_1 MASTER 150", "VI_1 STOP 150"}
+		if diff := cmp.Diff(want, notes.got()); diff != "" {
+			t.Errorf("notifications (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// dont_track_primary: the instance ignores its own interface.
+func TestDontTrackPrimary(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		seg := transport.NewSegment()
+		ft := newFakeTrackers()
+		a := startNodeWith(t, seg, "192.0.2.11", fmt.Sprintf(twoNodeConf, "MASTER", 150, "1", "dont_track_primary"), withTracking(ft, nil))
+		time.Sleep(5 * time.Second)
+		if len(ft.need) != 0 {
+			t.Errorf("tracked %v, want nothing", ft.need)
+		}
+		if a.state() != "MASTER" {
+			t.Fatalf("a = %s, want MASTER", a.state())
+		}
+		a.stop(t)
+	})
+}
+
+// An interface that is down at start-up starts the instance in FAULT:
+// start-up waits for the first report of interfaces before starting.
+func TestStartsInFaultWhenInterfaceIsDown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		seg := transport.NewSegment()
+		ft := newFakeTrackers()
+		notes := &fakeNotifier{}
+		a := startNodeWith(t, seg, "192.0.2.11", fmt.Sprintf(twoNodeConf, "MASTER", 150, "1", ""), withTracking(ft, notes))
+		ft.report(link("eth0", false))
+		time.Sleep(5 * time.Second)
+		if a.state() != "FAULT" || a.addrs.holds("192.0.2.100/24") {
+			t.Fatalf("a = %s, want FAULT without the VIP", a.state())
+		}
+		a.stop(t)
+		if diff := cmp.Diff([]string{"VI_1 FAULT 150", "VI_1 STOP 150"}, notes.got()); diff != "" {
+			t.Errorf("notifications (-want +got):\n%s", diff)
+		}
+	})
+}
