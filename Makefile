@@ -5,7 +5,7 @@ PKGS      := ./...
 STATICCHECK_VERSION := v0.8.2
 FUZZTIME  ?= 20s
 # Debian packages the root tests need: real peers and wire tools.
-APT_PKGS  := keepalived iproute2 tcpdump nftables iputils-ping procps
+APT_PKGS  := keepalived iproute2 tcpdump nftables iputils-ping procps apache2 curl dbus systemd
 
 export GOFLAGS := -mod=mod -buildvcs=false
 
