@@ -161,14 +161,14 @@ type ActionKind uint8
 
 // Actions.
 const (
-	ActSendAdvert   ActionKind = iota // send an advert with Action.Priority
-	ActAddVIPs                        // install the virtual addresses
-	ActRemoveVIPs                     // remove the virtual addresses
-	ActAnnounce                       // gratuitous ARP / unsolicited NA burst
-	ActArmTimer                       // (re-)arm Timer to fire After from now with Gen; replaces a pending one
-	ActStopTimer                      // cancel Timer (its pending Gen is in Gen)
-	ActStateChanged                   // From -> To because of Reason
-	ActRxLowerPriority                // Master heard a lower-priority advert (Priority is its priority)
+	ActSendAdvert      ActionKind = iota // send an advert with Action.Priority
+	ActAddVIPs                           // install the virtual addresses
+	ActRemoveVIPs                        // remove the virtual addresses
+	ActAnnounce                          // gratuitous ARP / unsolicited NA burst
+	ActArmTimer                          // (re-)arm Timer to fire After from now with Gen; replaces a pending one
+	ActStopTimer                         // cancel Timer (its pending Gen is in Gen)
+	ActStateChanged                      // From -> To because of Reason
+	ActRxLowerPriority                   // Master heard a lower-priority advert (Priority is its priority)
 )
 
 func (k ActionKind) String() string {

@@ -164,7 +164,7 @@ var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
 		fn: func(c *ctx, n *Node, in *Instance) { in.VirtualRoutes = append(in.VirtualRoutes, rawChildren(n)...) }},
 	{name: "virtual_rules", args: "{ RULE ... }", block: true, status: ParsedOnly, doc: "rules moved with the VIPs, kept raw",
 		fn: func(c *ctx, n *Node, in *Instance) { in.VirtualRules = append(in.VirtualRules, rawChildren(n)...) }},
-	iFlag("track_src_ip", "FAULT when the source address disappears", func(in *Instance) { in.TrackSrcIP = true }),
+	iFlag("track_src_ip", "FAULT when the source address disappears", func(in *Instance) { in.TrackSrcIP = true }).with(Supported),
 	iFlag("check_unicast_src", "accept unicast adverts only from peers", func(in *Instance) { in.CheckUnicastSrc = true }),
 	iFlag("unicast_fault_no_peer", "FAULT instead of multicast without peers", func(in *Instance) { in.UnicastFaultNoPeer = true }),
 	iInt("unicast_ttl", ParsedOnly, 0, 255, "TTL of unicast adverts", func(in *Instance, v int) { in.UnicastTTL = v }),

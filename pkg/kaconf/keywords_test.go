@@ -25,7 +25,7 @@ func TestSupportedKeywords(t *testing.T) {
 		"vrrp_instance.notify_master", "vrrp_instance.notify_master_rx_lower_pri", "vrrp_instance.notify_priority_changes",
 		"vrrp_instance.notify_stop", "vrrp_instance.preempt_delay", "vrrp_instance.priority", "vrrp_instance.state",
 		"vrrp_instance.track_file", "vrrp_instance.track_interface", "vrrp_instance.track_process",
-		"vrrp_instance.track_script", "vrrp_instance.unicast_peer", "vrrp_instance.unicast_src_ip",
+		"vrrp_instance.track_script", "vrrp_instance.track_src_ip", "vrrp_instance.unicast_peer", "vrrp_instance.unicast_src_ip",
 		"vrrp_instance.v3_checksum_as_v2", "vrrp_instance.version", "vrrp_instance.virtual_ipaddress",
 		"vrrp_instance.virtual_router_id", "vrrp_script.fall", "vrrp_script.init_fail", "vrrp_script.interval",
 		"vrrp_script.rise", "vrrp_script.script", "vrrp_script.timeout", "vrrp_script.user", "vrrp_script.weight",
