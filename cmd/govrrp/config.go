@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -68,8 +70,14 @@ func checkConfigs(out, errw io.Writer, files []string, asJSON bool, o kaconf.Loa
 				fmt.Fprintf(errw, "%s: warning: %s (in %s) is parsed but not acted on by govrrp yet; `govrrp run` refuses this file unless --allow-unimplemented\n", u.Pos, u.Name, u.Block)
 			}
 		}
+		// Scripts are checked on this host, as `govrrp run` would at start-up.
+		scriptErrs := daemon.CheckScripts(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		for _, err := range scriptErrs {
+			fmt.Fprintf(errw, "%v (checked on this host; `govrrp run` refuses it)\n", errorLine(err))
+		}
+		failed += len(scriptErrs)
 		members = append(members, kaconf.Member{File: f, Config: cfg})
-		if !asJSON {
+		if !asJSON && len(scriptErrs) == 0 {
 			fmt.Fprintf(out, "%s: ok (%d vrrp_instance)\n", f, len(cfg.Instances))
 		}
 	}
@@ -109,4 +117,14 @@ func printJSON(w io.Writer, members []kaconf.Member) error {
 		nodes = append(nodes, node{m.File, m.Config})
 	}
 	return enc.Encode(nodes)
+}
+
+// errorLine puts "error:" after the FILE:LINE:COL: that starts err's text, as
+// the reader's diagnostics print.
+func errorLine(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, ": "); i > 0 && strings.Count(msg[:i], ":") == 2 {
+		return msg[:i] + ": error: " + msg[i+2:]
+	}
+	return "error: " + msg
 }

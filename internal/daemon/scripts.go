@@ -3,6 +3,8 @@ package daemon
 import (
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 
 	"github.com/govrrp/govrrp/internal/track"
 	"github.com/govrrp/govrrp/pkg/kaconf"
@@ -80,4 +82,41 @@ func (r *commandResolver) credential(as kaconf.RunAs) (*track.Credential, error)
 		r.log.Warn(r.defaultWarn)
 	}
 	return r.defaultCred, nil
+}
+
+// CheckScripts resolves every script the configuration would run (the
+// vrrp_scripts its instances track, notify scripts, FIFO scripts) as `govrrp
+// run` does at start-up, on this host: a script that is missing, not
+// executable by its user, or refused by enable_script_security is an error
+// naming its line.
+func CheckScripts(cfg *kaconf.Config, log *slog.Logger) []error {
+	r, err := newCommandResolver(cfg, log)
+	if err != nil {
+		return []error{err}
+	}
+	var errs []error
+	for _, name := range usedScripts(cfg) {
+		s := cfg.Scripts[name]
+		if _, _, err := r.resolve(s.Script, kaconf.RunAs{User: s.User, Group: s.Group}); err != nil {
+			errs = append(errs, fmt.Errorf("%s: vrrp_script %s: %w", s.Pos, s.Name, err))
+		}
+	}
+	if _, err := notifyConfig(cfg, log); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+// usedScripts are the vrrp_scripts some instance tracks, sorted; keepalived
+// runs no other.
+func usedScripts(cfg *kaconf.Config) []string {
+	seen := map[string]bool{}
+	for _, in := range cfg.Instances {
+		for _, r := range in.TrackScripts {
+			if cfg.Scripts[r.Name] != nil {
+				seen[r.Name] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
 }
