@@ -30,8 +30,12 @@ deps:
 	@-systemctl stop keepalived >/dev/null 2>&1 || true
 
 # test runs everything: unit tests, then the root integration tests (namespaces, real keepalived).
+# The loop-owning packages run again under the race detector.
+RACE_PKGS := ./internal/daemon/ ./internal/track/ ./internal/notify/ ./internal/fsm/ ./internal/control/
+
 test: deps build
-	GOVRRP_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 14m -p 2 $(PKGS)
+	GOVRRP_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 12m -p 2 $(PKGS)
+	$(GO) test -count=1 -race -timeout 4m $(RACE_PKGS)
 
 test-unit:
 	$(GO) test -count=1 -short $(PKGS)
@@ -52,7 +56,7 @@ fuzz:
 # bench: the Go micro-benchmarks, then keepalived and govrrp handing over side by
 # side in one run (root: network namespaces).
 bench: deps build
-	$(GO) test -run='^$$' -bench=. -benchmem ./pkg/... ./internal/fsm/ ./internal/daemon/ ./internal/transport/ ./internal/vip/
+	$(GO) test -run='^$$' -bench=. -benchmem ./pkg/... ./internal/fsm/ ./internal/daemon/ ./internal/transport/ ./internal/vip/ ./internal/track/
 	GOVRRP_BIN=$(CURDIR)/$(BIN) $(GO) test -run='^$$' -bench=Handover -benchtime=5x ./internal/interop/
 
 demo: deps build
