@@ -12,10 +12,11 @@
 //     next one of the same instance starts; instances run in parallel.
 //   - FIFO lines are written by one goroutine per FIFO, in the order the
 //     daemon reported the events, one write(2) per line.
-//   - Scripts run in a process group of their own, as their configured user,
-//     with stdin, stdout and stderr on /dev/null, no other file descriptors,
-//     the daemon's environment, and SIGTERM when the daemon dies; every child
-//     is reaped. Notify scripts have no timeout (keepalived has none);
+//   - Scripts are started through internal/scriptproc: a process group of
+//     their own, their configured user, stdin, stdout and stderr on
+//     /dev/null, no other file descriptors, the daemon's environment less
+//     systemd's NOTIFY_SOCKET/LISTEN_*/WATCHDOG_*, working directory /, and
+//     SIGTERM when the daemon dies; every child is reaped. Notify scripts have no timeout (keepalived has none);
 //     Close's context bounds shutdown and kills what is still running.
 //   - Before a script starts, every descriptor of the daemon above stderr
 //     is marked close-on-exec (Go's own are already; inherited ones may not

@@ -12,6 +12,10 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/govrrp/govrrp/internal/scriptproc"
 )
 
 // fifo writes notification lines to one notify FIFO from its own goroutine
@@ -59,7 +63,8 @@ func openFifo(cfg Fifo, log *slog.Logger) (*fifo, error) {
 		path: cfg.Path, script: cfg.Script, log: log.With("fifo", cfg.Path),
 		wake: make(chan struct{}, 1), done: make(chan struct{}), warnAt: backlogWarn,
 	}
-	err := mkfifo(cfg.Path)
+	// keepalived asks for 0644 under its umask 0177: owner read and write.
+	err := unix.Mkfifo(cfg.Path, 0o600)
 	switch {
 	case err == nil:
 		w.created = true
@@ -107,22 +112,28 @@ func (w *fifo) startReader() {
 		return
 	}
 	argv := append(append([]string(nil), w.script.Argv...), w.path)
-	cmd, err := command(w.script, argv)
-	if err == nil {
-		err = startScript(cmd)
-	}
-	if err != nil {
-		w.log.Error("notify: cannot start FIFO script", "argv", argv, "err", err)
-		return
-	}
-	w.reader, w.readerDone = cmd, make(chan struct{})
+	cmd := command(w.script, argv)
+	// The goroutine that starts the reader must reap it: Start locks it to
+	// the thread the reader's parent-death signal is tied to, for as long
+	// as the reader runs.
+	started, done := make(chan error, 1), make(chan struct{})
 	go func() {
-		err := cmd.Wait()
+		err := scriptproc.Start(cmd)
+		started <- err
+		if err != nil {
+			return
+		}
+		err = scriptproc.Wait(cmd)
 		if !w.stopping.Load() {
 			w.log.Warn("notify: FIFO script exited; it is not restarted (neither does keepalived)", "argv", argv, "err", err)
 		}
-		close(w.readerDone)
+		close(done)
 	}()
+	if err := <-started; err != nil {
+		w.log.Error("notify: cannot start FIFO script", "argv", argv, "err", err)
+		return
+	}
+	w.reader, w.readerDone = cmd, done
 }
 
 // push queues a line (with its newline); false once closing.
@@ -306,7 +317,7 @@ func (w *fifo) discard() {
 func (w *fifo) shutdown(ctx context.Context) error {
 	w.stopping.Store(true)
 	if w.reader != nil {
-		killGroup(w.reader.Process.Pid, syscall.SIGTERM)
+		scriptproc.KillGroup(w.reader.Process.Pid, syscall.SIGTERM)
 	}
 	w.abort()
 	if w.readerDone != nil {
@@ -322,13 +333,13 @@ func (w *fifo) stopReader(ctx context.Context) {
 	select {
 	case <-w.readerDone:
 		// Whatever it left in its group goes too, as keepalived's SIGKILL would.
-		killGroup(pid, syscall.SIGKILL)
+		scriptproc.KillGroup(pid, syscall.SIGKILL)
 		return
 	case <-grace.C:
 	case <-ctx.Done():
 	}
 	w.log.Warn("notify: FIFO script still running after SIGTERM, killing its process group", "pgid", pid)
-	killGroup(pid, syscall.SIGKILL)
+	scriptproc.KillGroup(pid, syscall.SIGKILL)
 	select {
 	case <-w.readerDone:
 	case <-time.After(killWait):

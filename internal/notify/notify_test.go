@@ -33,14 +33,16 @@ func describeSelf(out string) {
 	var sig int32
 	_ = unix.Prctl(unix.PR_GET_PDEATHSIG, uintptr(unsafe.Pointer(&sig)), 0, 0, 0)
 	fmt.Fprintf(&b, "pdeathsig %d\n", sig)
+	cwd, _ := os.Getwd()
+	fmt.Fprintf(&b, "cwd %s\n", cwd)
 	for _, e := range os.Environ() {
 		fmt.Fprintf(&b, "env %s\n", e)
 	}
 	_ = os.WriteFile(out, []byte(b.String()), 0o644)
 }
 
-// Scripts get SIGTERM as death signal (as keepalived) and the daemon's
-// environment.
+// Scripts get SIGTERM as death signal (as keepalived), the daemon's
+// environment without its systemd handshake, and / as working directory.
 func TestScriptDeathSignalAndEnvironment(t *testing.T) {
 	l := newLab(t)
 	self, err := os.Executable()
@@ -48,6 +50,7 @@ func TestScriptDeathSignalAndEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("GOVRRP_NOTIFY_TEST", "inherited")
+	t.Setenv("NOTIFY_SOCKET", "/run/systemd/notify")
 	out := l.path("ctx.out")
 	n := l.start(Config{Instances: []Instance{{
 		Name:   "VI_1",
@@ -61,10 +64,13 @@ func TestScriptDeathSignalAndEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"pdeathsig " + strconv.Itoa(int(syscall.SIGTERM)), "env GOVRRP_NOTIFY_TEST=inherited"} {
+	for _, w := range []string{"pdeathsig " + strconv.Itoa(int(syscall.SIGTERM)), "env GOVRRP_NOTIFY_TEST=inherited", "cwd /"} {
 		if !strings.Contains(string(b), w+"\n") {
 			t.Errorf("script context lacks %q; got:\n%s", w, b)
 		}
+	}
+	if strings.Contains(string(b), "env NOTIFY_SOCKET=") {
+		t.Errorf("script inherited the daemon's NOTIFY_SOCKET; got:\n%s", b)
 	}
 }
 

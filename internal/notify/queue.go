@@ -7,6 +7,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/govrrp/govrrp/internal/scriptproc"
 )
 
 // job is one script run.
@@ -125,9 +127,9 @@ func (q *queue) run() {
 // exec runs one job to completion and logs how it ended.
 func (q *queue) exec(j job) {
 	log := q.log.With(q.kind, q.name, "script", j.what, "state", j.state)
-	cmd, err := command(j.script, j.argv)
-	if err != nil {
-		log.Error("notify: cannot run script", "argv", j.argv, "err", err)
+	cmd := command(j.script, j.argv)
+	if cmd.Err != nil {
+		log.Error("notify: cannot run script", "argv", j.argv, "err", cmd.Err)
 		return
 	}
 	start := time.Now()
@@ -136,7 +138,9 @@ func (q *queue) exec(j job) {
 		q.procMu.Unlock()
 		return
 	}
-	err = startScript(cmd)
+	// Start locks this goroutine to the thread the script's parent-death
+	// signal is tied to; Wait, below on the same goroutine, unlocks it.
+	err := scriptproc.Start(cmd)
 	if err == nil {
 		q.pid = cmd.Process.Pid
 	}
@@ -145,7 +149,7 @@ func (q *queue) exec(j job) {
 		log.Error("notify: cannot start script", "argv", j.argv, "err", err)
 		return
 	}
-	err = cmd.Wait()
+	err = scriptproc.Wait(cmd)
 	q.procMu.Lock()
 	q.pid = 0
 	q.procMu.Unlock()
@@ -171,7 +175,7 @@ func (q *queue) kill() {
 	q.killed = true
 	if q.pid != 0 {
 		q.log.Error("notify: close timed out, killing the script's process group", q.kind, q.name, "pgid", q.pid)
-		killGroup(q.pid, syscall.SIGKILL)
+		scriptproc.KillGroup(q.pid, syscall.SIGKILL)
 	}
 	q.procMu.Unlock()
 	q.mu.Lock()

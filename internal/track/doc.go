@@ -12,5 +12,7 @@
 //     one run at a time per script; a run that outlives its timeout is sent
 //     SIGTERM, then SIGKILL, and counts as a failure. Children are reaped.
 //   - Interface and file tracking are event-driven (netlink, inotify).
-//   - This package imports nothing of govrrp's but pkg/kaconf's types.
+//   - Processes are started through internal/scriptproc, the one place that
+//     knows how keepalived starts a script; nothing else of govrrp's is
+//     imported.
 package track

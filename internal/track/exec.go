@@ -4,26 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"os"
-	"os/exec"
-	"runtime"
-	"strings"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/govrrp/govrrp/internal/scriptproc"
 )
 
 // killGrace is how long a timed-out script's process group has between
 // SIGTERM and SIGKILL. keepalived 2.2.7 was seen to send SIGKILL 2 s after
 // SIGTERM (for timeouts of 2 s and 3 s alike).
 const killGrace = 2 * time.Second
-
-// daemonOnlyEnv are variables that describe the daemon's own systemd
-// handshake; a script must not inherit them (a systemd-notify in a script
-// would speak for the daemon).
-var daemonOnlyEnv = []string{"NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "WATCHDOG_PID", "WATCHDOG_USEC"}
 
 // ExecProber runs a vrrp_script command; its exit status is the verdict.
 type ExecProber struct {
@@ -33,15 +26,11 @@ type ExecProber struct {
 }
 
 // NewExecProber returns a Prober that runs argv directly (no shell) as cred
-// (nil: as the daemon itself). Each run:
-//   - has its own process group, stdin, stdout and stderr on /dev/null (as
-//     keepalived), no other file descriptors, the working directory /;
-//   - gets the daemon's environment unchanged (keepalived 2.2.7 passes its
-//     own environment, even to scripts run as another user), minus the
-//     systemd handshake variables (daemonOnlyEnv);
-//   - gets SIGTERM when the daemon dies (keepalived sets the same parent
-//     death signal);
-//   - when ctx ends, its process group gets SIGTERM, then SIGKILL after 2 s.
+// (nil: as the daemon itself). Each run is started by scriptproc: its own
+// process group, stdin, stdout and stderr on /dev/null (as keepalived), no
+// other file descriptors, the working directory /, the daemon's environment
+// minus the systemd handshake variables, SIGTERM when the daemon dies. When
+// ctx ends, its process group gets SIGTERM, then SIGKILL after 2 s.
 func NewExecProber(argv []string, cred *Credential) Prober {
 	return &ExecProber{argv: argv, cred: cred, grace: killGrace}
 }
@@ -58,37 +47,26 @@ func (p *ExecProber) Probe(ctx context.Context) Outcome {
 	if len(p.argv) == 0 {
 		return Outcome{Status: -1, Detail: "cannot run: empty command"}
 	}
-	// The parent death signal fires when the forking thread exits, not the
-	// process; keep this goroutine on its thread until the child is reaped
-	// so no other goroutine can end the thread under it.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	cmd := p.command()
-	markInheritedCloexec()
-	if err := cmd.Start(); err != nil {
+	// Start locks this goroutine to the thread the script's parent-death
+	// signal is tied to; Wait, on this goroutine, reaps it and unlocks.
+	cmd := scriptproc.Command(p.argv, p.scriptCred())
+	if err := scriptproc.Start(cmd); err != nil {
 		return Outcome{Status: -1, Detail: "cannot run: " + err.Error()}
 	}
 	timedOut := p.await(ctx, cmd.Process.Pid)
-	err := cmd.Wait() // reaps the script
+	err := scriptproc.Wait(cmd)
 	if timedOut != nil {
 		return Outcome{Status: -1, Detail: timedOut.Error()}
 	}
 	return outcomeOf(cmd.ProcessState, err)
 }
 
-// command builds the exec.Cmd for one run. Stdin, Stdout and Stderr stay nil
-// so os/exec connects them to /dev/null.
-func (p *ExecProber) command() *exec.Cmd {
-	cmd := exec.Command(p.argv[0], p.argv[1:]...)
-	cmd.Env = scriptEnv(os.Environ())
-	cmd.Dir = "/"
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if p.cred != nil {
-		cmd.SysProcAttr.Credential = &syscall.Credential{
-			Uid: p.cred.Uid, Gid: p.cred.Gid, Groups: p.cred.Groups,
-		}
+// scriptCred is cred as scriptproc takes it.
+func (p *ExecProber) scriptCred() *scriptproc.Credential {
+	if p.cred == nil {
+		return nil
 	}
-	return cmd
+	return &scriptproc.Credential{Uid: p.cred.Uid, Gid: p.cred.Gid, Groups: p.cred.Groups}
 }
 
 // await waits for the script to exit without reaping it, so its pid (which
@@ -108,14 +86,14 @@ func (p *ExecProber) await(ctx context.Context, pid int) error {
 		return nil
 	case <-ctx.Done():
 	}
-	_ = unix.Kill(-pid, unix.SIGTERM)
+	scriptproc.KillGroup(pid, syscall.SIGTERM)
 	grace := time.NewTimer(p.grace)
 	defer grace.Stop()
 	select {
 	case <-exited:
 	case <-grace.C:
 	}
-	_ = unix.Kill(-pid, unix.SIGKILL)
+	scriptproc.KillGroup(pid, syscall.SIGKILL)
 	<-exited
 	return cutShort(ctx)
 }
@@ -159,49 +137,4 @@ func outcomeOf(ps *os.ProcessState, err error) Outcome {
 		return Outcome{Status: ps.ExitCode(), Detail: fmt.Sprintf("exit %d", ps.ExitCode())}
 	}
 	return Outcome{Status: -1, Detail: "did not exit: " + ps.String()}
-}
-
-// scriptEnv is env without daemonOnlyEnv.
-func scriptEnv(env []string) []string {
-	out := make([]string, 0, len(env))
-	for _, kv := range env {
-		name, _, _ := strings.Cut(kv, "=")
-		if !isDaemonOnly(name) {
-			out = append(out, kv)
-		}
-	}
-	return out
-}
-
-func isDaemonOnly(name string) bool {
-	for _, n := range daemonOnlyEnv {
-		if n == name {
-			return true
-		}
-	}
-	return false
-}
-
-// markInheritedCloexec sets close-on-exec on every descriptor from 3 up.
-// Go opens its own descriptors close-on-exec, but ones the daemon inherited
-// without it (from a careless parent; keepalived 2.2.7 passes such
-// descriptors on to its scripts) would leak into every script; os/exec
-// cannot close them in the child, so they are marked here, before each
-// start. ExtraFiles of other commands are unaffected: the child's dup2
-// clears the flag.
-func markInheritedCloexec() {
-	if unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC) == nil {
-		return
-	}
-	// Kernels before 5.11 lack CLOSE_RANGE_CLOEXEC: walk /proc/self/fd.
-	entries, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		var fd int
-		if _, err := fmt.Sscan(e.Name(), &fd); err == nil && fd > 2 {
-			unix.CloseOnExec(fd)
-		}
-	}
 }
