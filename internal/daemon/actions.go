@@ -1,8 +1,11 @@
 package daemon
 
 import (
+	"fmt"
+	"net/netip"
 	"time"
 
+	"github.com/govrrp/govrrp/internal/control"
 	"github.com/govrrp/govrrp/internal/fsm"
 	"github.com/govrrp/govrrp/pkg/vrrp"
 )
@@ -40,27 +43,42 @@ func (d *Daemon) execute(in *instance, acts []fsm.Action) {
 
 // sendAdvert sends one advert to every destination. The v3 IPv4 checksum
 // covers the destination address, so each peer gets its own encoding.
+//
+// A priority-0 advert that cannot leave from the configured source (the
+// address is gone: track_src_ip's FAULT) goes from the interface's primary
+// address instead, so the backup still takes over after Skew_Time rather
+// than the whole master-down interval.
 func (d *Daemon) sendAdvert(in *instance, prio uint8) {
 	in.advert.Priority = prio
+	for _, dst := range in.dsts {
+		err := d.sendTo(in, in.src, dst)
+		if err != nil && prio == 0 {
+			if alt, lerr := d.lookup.primary(in.ifname, in.family == vrrp.IPv6); lerr == nil && alt != in.src {
+				if err = d.sendTo(in, alt, dst); err == nil {
+					d.log.Info("priority-0 advert sent from the interface's primary address", "instance", in.name, "src", alt)
+				}
+			}
+		}
+		if err != nil {
+			d.log.Warn("advert not sent", "instance", in.name, "to", dst, "err", err)
+			continue
+		}
+		in.countSent()
+	}
+}
+
+// sendTo encodes the advert template for src and dst and sends it.
+func (d *Daemon) sendTo(in *instance, src, dst netip.Addr) error {
 	mode := vrrp.ChecksumPseudoHeader
 	if in.cfg.V3ChecksumAsV2 {
 		mode = vrrp.ChecksumMessageOnly
 	}
-	for _, dst := range in.dsts {
-		buf, err := in.advert.AppendMarshal(in.sendBuf[:0], vrrp.MarshalOptions{Family: in.family, Src: in.src, Dst: dst, Checksum: mode})
-		if err != nil {
-			d.log.Error("cannot encode advert", "instance", in.name, "err", err)
-			return
-		}
-		in.sendBuf = buf
-		if err := in.mux.Conn().WriteTo(buf, in.src, dst); err != nil {
-			d.log.Warn("advert not sent", "instance", in.name, "to", dst, "err", err)
-			continue
-		}
-		in.mu.Lock()
-		in.stats.AdvertsSent++
-		in.mu.Unlock()
+	buf, err := in.advert.AppendMarshal(in.sendBuf[:0], vrrp.MarshalOptions{Family: in.family, Src: src, Dst: dst, Checksum: mode})
+	if err != nil {
+		return fmt.Errorf("cannot encode advert: %w", err)
 	}
+	in.sendBuf = buf
+	return in.mux.Conn().WriteTo(buf, src, dst)
 }
 
 func (d *Daemon) addVIPs(in *instance) {
@@ -196,11 +214,10 @@ func (d *Daemon) stopTimers(in *instance) {
 
 func (d *Daemon) stateChanged(in *instance, a fsm.Action) {
 	d.log.Info("state change", "instance", in.name, "from", a.From.String(), "to", a.To.String(), "reason", a.Reason)
-	in.mu.Lock()
-	in.stats.State = a.To.String()
-	in.stats.Reason = a.Reason
-	in.stats.Since = time.Now()
-	in.stats.Transitions++
-	in.mu.Unlock()
+	now := time.Now()
+	in.publish(func(ci *control.Instance) {
+		ci.State, ci.Reason, ci.Since = a.To.String(), a.Reason, now
+		ci.Transitions++
+	})
 	d.notify.Transition(in.name, notifyState(a.To), int(in.machine.EffectivePriority()))
 }

@@ -7,8 +7,9 @@ import (
 	"github.com/govrrp/govrrp/internal/control"
 )
 
-// statusProvider adapts the daemon to the control socket. The instance list
-// is fixed after start-up; per-instance stats are read under their lock.
+// statusProvider adapts the daemon to the control socket. It reads only
+// what the loop publishes: the daemon's view (which instances and sockets)
+// and each instance's view and counters.
 type statusProvider struct {
 	d    *Daemon
 	path string
@@ -24,37 +25,14 @@ func startControl(path string, d *Daemon) (*control.Server, error) {
 func (p *statusProvider) Status() control.Status {
 	d := p.d
 	st := control.Status{Pid: os.Getpid(), Config: d.configPath, StartedAt: d.start}
-	for _, in := range d.instances {
-		s := in.snapshot()
-		ci := control.Instance{
-			Name:              in.name,
-			Interface:         in.ifname,
-			VRID:              in.cfg.VRID,
-			Version:           uint8(in.version),
-			Family:            "inet",
-			State:             s.State,
-			Reason:            s.Reason,
-			Since:             s.Since,
-			Priority:          in.cfg.Priority,
-			EffectivePriority: s.EffectivePriority,
-			Master:            addrString(s.MasterAddr),
-			Source:            in.src.String(),
-			AdvertsSent:       s.AdvertsSent,
-			AdvertsReceived:   s.AdvertsReceived,
-			Drops:             s.Drops,
-			Warnings:          s.Warnings,
-			Transitions:       s.Transitions,
-			Tracks:            s.Tracks,
-		}
-		if in.family == 6 {
-			ci.Family = "inet6"
-		}
-		for _, v := range in.vips {
-			ci.VIPs = append(ci.VIPs, v.Prefix.String())
-		}
-		st.Instances = append(st.Instances, ci)
+	view := d.view.Load()
+	if view == nil {
+		return st
 	}
-	for _, sock := range d.sockets {
+	for _, in := range view.instances {
+		st.Instances = append(st.Instances, in.snapshot())
+	}
+	for _, sock := range view.sockets {
 		st.Sockets = append(st.Sockets, control.Socket{Interface: sock.Interface, Family: sock.Family, Drops: sock.snapshot()})
 	}
 	return st

@@ -12,9 +12,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -66,10 +68,13 @@ type Daemon struct {
 	cfg       *kaconf.Config
 	instances []*instance
 	sockets   []*socketStats // one per shared socket, for drops no instance owns
-	pool      *transport.Pool
-	addrs     addrOps
-	announce  announcer
-	lookup    addrLookup
+	// view publishes instances and sockets to the control socket; the loop
+	// stores a new one whenever either list changes.
+	view     atomic.Pointer[daemonView]
+	pool     *transport.Pool
+	addrs    addrOps
+	announce announcer
+	lookup   addrLookup
 
 	events     chan loopEvent
 	ctx        context.Context
@@ -85,6 +90,17 @@ type Daemon struct {
 	notify      notifier
 	newTrackers trackerFactory
 	newNotifier notifierFactory
+}
+
+// daemonView is an immutable copy of the instance and socket lists.
+type daemonView struct {
+	instances []*instance
+	sockets   []*socketStats
+}
+
+// publishView lets the control socket see the current instances and sockets.
+func (d *Daemon) publishView() {
+	d.view.Store(&daemonView{instances: slices.Clone(d.instances), sockets: slices.Clone(d.sockets)})
 }
 
 // loopEvent is one input for one instance's state machine, or a track

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,8 +44,16 @@ type instance struct {
 	trackDelta int        // sum of track weights last given to the machine
 	trackFault bool       // a track holds the machine in FAULT
 
-	mu    sync.Mutex // guards stats, read by the control socket
-	stats instanceStats
+	// view is what `govrrp status` shows of the instance, immutable once
+	// stored: the loop publishes a new one when something in it changes.
+	view atomic.Pointer[control.Instance]
+	// shownPrio and shownMaster are what view shows, to compare without
+	// formatting addresses on every advert.
+	shownPrio   uint8
+	shownMaster netip.Addr
+
+	mu       sync.Mutex // guards counters: the socket reader counts too
+	counters instanceCounters
 }
 
 // instanceTimer is one of the machine's timers. gen is read by the expiry
@@ -57,20 +64,10 @@ type instanceTimer struct {
 	due   time.Time
 }
 
-// instanceStats is what `govrrp status` shows about an instance.
-type instanceStats struct {
-	State             string            `json:"state"`
-	Reason            string            `json:"reason,omitempty"`
-	Since             time.Time         `json:"since"`
-	Priority          uint8             `json:"priority"`
-	EffectivePriority uint8             `json:"effective_priority"`
-	MasterAddr        netip.Addr        `json:"master,omitempty"`
-	AdvertsSent       uint64            `json:"adverts_sent"`
-	AdvertsReceived   uint64            `json:"adverts_received"`
-	Drops             map[string]uint64 `json:"drops,omitempty"`
-	Warnings          map[string]uint64 `json:"warnings,omitempty"`
-	Transitions       uint64            `json:"transitions"`
-	Tracks            []control.Track   `json:"tracks,omitempty"`
+// instanceCounters are the instance's traffic counters.
+type instanceCounters struct {
+	sent, received  uint64
+	drops, warnings map[string]uint64
 }
 
 // LookupVRID makes an instance the vrrp.Lookup for its own VRID: the mux
@@ -84,29 +81,76 @@ func (in *instance) LookupVRID(vrid uint8) (*vrrp.InstanceParams, bool) {
 
 func (in *instance) countDrop(reason string) {
 	in.mu.Lock()
-	if in.stats.Drops == nil {
-		in.stats.Drops = make(map[string]uint64)
-	}
-	in.stats.Drops[reason]++
+	bump(&in.counters.drops, reason)
 	in.mu.Unlock()
 }
 
-func (in *instance) snapshot() instanceStats {
+func (in *instance) countSent() {
+	in.mu.Lock()
+	in.counters.sent++
+	in.mu.Unlock()
+}
+
+// countReceived counts an accepted advert and the warnings it carried.
+func (in *instance) countReceived(warning string) {
+	in.mu.Lock()
+	in.counters.received++
+	if warning != "" {
+		bump(&in.counters.warnings, warning)
+	}
+	in.mu.Unlock()
+}
+
+func bump(m *map[string]uint64, key string) {
+	if *m == nil {
+		*m = make(map[string]uint64)
+	}
+	(*m)[key]++
+}
+
+// snapshot is the instance as `govrrp status` shows it: the published view
+// with the counters at this moment. Any goroutine may call it.
+func (in *instance) snapshot() control.Instance {
+	ci := *in.view.Load()
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	s := in.stats
-	s.Drops = maps.Clone(in.stats.Drops)
-	s.Warnings = maps.Clone(in.stats.Warnings)
-	s.Tracks = slices.Clone(in.stats.Tracks)
-	return s
+	ci.AdvertsSent, ci.AdvertsReceived = in.counters.sent, in.counters.received
+	ci.Drops, ci.Warnings = maps.Clone(in.counters.drops), maps.Clone(in.counters.warnings)
+	return ci
 }
 
-// setTrackStats publishes the instance's track rows; rows is not kept by the
-// caller.
-func (in *instance) setTrackStats(rows []control.Track) {
-	in.mu.Lock()
-	in.stats.Tracks = rows
-	in.mu.Unlock()
+// publish stores a new view: a copy of the current one changed by edit.
+// Loop only; edit must not keep the pointer.
+func (in *instance) publish(edit func(*control.Instance)) {
+	v := *in.view.Load()
+	edit(&v)
+	in.view.Store(&v)
+}
+
+// publishDynamic republishes the machine's priority and master when they
+// changed since the last view; the advert path (nothing changes) allocates
+// nothing.
+func (in *instance) publishDynamic() {
+	prio, master := in.machine.EffectivePriority(), in.machine.MasterAddr()
+	if in.shownPrio == prio && in.shownMaster == master {
+		return
+	}
+	in.shownPrio, in.shownMaster = prio, master
+	in.publish(func(ci *control.Instance) { ci.EffectivePriority, ci.Master = prio, addrString(master) })
+}
+
+// identityView is the part of the view that comes from the configuration.
+func (in *instance) identityView(ci *control.Instance) {
+	ci.Name, ci.Interface, ci.VRID, ci.Version = in.name, in.ifname, in.cfg.VRID, uint8(in.version)
+	ci.Family = "inet"
+	if in.family == vrrp.IPv6 {
+		ci.Family = "inet6"
+	}
+	ci.Priority, ci.Source = in.cfg.Priority, in.src.String()
+	ci.VIPs = nil
+	for _, v := range in.vips {
+		ci.VIPs = append(ci.VIPs, v.Prefix.String())
+	}
 }
 
 // addrLookup finds addresses and interfaces of this host.
@@ -161,7 +205,9 @@ func newInstance(c *kaconf.Instance, sys addrLookup) (*instance, error) {
 		PrimaryAddr:  in.src,
 		WantMaster:   c.State == "MASTER",
 	})
-	in.stats = instanceStats{State: in.machine.State().String(), Priority: c.Priority, EffectivePriority: c.Priority, Since: time.Now()}
+	v := &control.Instance{State: in.machine.State().String(), EffectivePriority: in.machine.EffectivePriority(), Since: time.Now()}
+	in.identityView(v)
+	in.view.Store(v)
 	return in, nil
 }
 

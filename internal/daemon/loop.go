@@ -64,6 +64,7 @@ func (d *Daemon) run(ctx context.Context, o Options, sig signals) error {
 	}
 	defer d.closeSockets()
 
+	d.publishView()
 	if o.SocketPath != noControl {
 		ctl, err := startControl(o.SocketPath, d)
 		if err != nil {
@@ -125,10 +126,7 @@ func (d *Daemon) serve(e loopEvent) {
 func (d *Daemon) handle(in *instance, ev fsm.Event) {
 	d.actBuf = in.machine.Handle(ev, d.actBuf[:0])
 	d.execute(in, d.actBuf)
-	in.mu.Lock()
-	in.stats.EffectivePriority = in.machine.EffectivePriority()
-	in.stats.MasterAddr = in.machine.MasterAddr()
-	in.mu.Unlock()
+	in.publishDynamic()
 }
 
 // openSockets acquires the shared socket of each instance's interface+family
@@ -195,17 +193,13 @@ func (d *Daemon) receiver(in *instance) transport.Handler {
 			}
 			return
 		}
-		in.mu.Lock()
-		in.stats.AdvertsReceived++
+		warning := ""
 		if res.Warnings != 0 {
 			// Accepted, but not as the RFC would have it (e.g. keepalived's
 			// IPv6 adverts list a global address first): counted, not dropped.
-			if in.stats.Warnings == nil {
-				in.stats.Warnings = make(map[string]uint64)
-			}
-			in.stats.Warnings[res.Warnings.String()]++
+			warning = res.Warnings.String()
 		}
-		in.mu.Unlock()
+		in.countReceived(warning)
 		select {
 		case d.events <- loopEvent{in: in, ev: fsm.Advert(adv.Priority, adv.AdverInt, m.Src)}:
 		default:

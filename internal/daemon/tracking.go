@@ -169,7 +169,8 @@ func (d *Daemon) onTrackResult(r track.Result) {
 	changed := !st.seen || st.last.OK != r.OK || st.last.Value != r.Value
 	st.last, st.seen = r, true
 	for _, in := range st.users {
-		in.setTrackStats(d.trackRows(in))
+		rows := d.trackRows(in)
+		in.publish(func(ci *control.Instance) { ci.Tracks = rows })
 		if changed {
 			d.reevaluate(in, key)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/govrrp/govrrp/internal/control"
 	"github.com/govrrp/govrrp/internal/track"
 	"github.com/govrrp/govrrp/internal/transport"
 	"github.com/govrrp/govrrp/pkg/kaconf"
@@ -247,7 +248,7 @@ func keyStrings(keys []trackKey) []string {
 	return out
 }
 
-func rowWords(s instanceStats) []string {
+func rowWords(s control.Instance) []string {
 	var out []string
 	for _, r := range s.Tracks {
 		out = append(out, r.Kind+" "+r.Name+" "+r.State+" "+r.Effect)
