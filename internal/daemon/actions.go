@@ -219,5 +219,10 @@ func (d *Daemon) stateChanged(in *instance, a fsm.Action) {
 		ci.State, ci.Reason, ci.Since = a.To.String(), a.Reason, now
 		ci.Transitions++
 	})
-	d.notify.Transition(in.name, notifyState(a.To), int(in.machine.EffectivePriority()))
+	state := notifyState(a.To)
+	if in.deleting && a.To == fsm.Initialize {
+		state = "DELETED"
+	}
+	d.notify.Transition(in.name, state, int(in.machine.EffectivePriority()))
+	d.sdStatus()
 }

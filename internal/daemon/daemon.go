@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/godbus/dbus/v5"
+
 	"github.com/govrrp/govrrp/internal/fsm"
 	"github.com/govrrp/govrrp/internal/track"
 	"github.com/govrrp/govrrp/internal/transport"
@@ -81,13 +83,19 @@ type Daemon struct {
 	cancel     context.CancelFunc
 	start      time.Time
 	configPath string
+	opts       Options // as started: reload reads the file the same way
 
 	actBuf []fsm.Action // reused for every Handle call on the loop goroutine
 
 	tracks      map[trackKey]*trackState // every tracked object, owned by the loop
-	trackers    []track.Tracker
-	trackWG     sync.WaitGroup // tracker goroutines; they end with ctx
+	running     map[string]*trackerRun   // started trackers by spec id
+	trackWG     sync.WaitGroup           // tracker goroutines; they end with ctx
+	bus         func() (*dbus.Conn, error)
+	socks       map[*transport.Mux]*sockUse
 	notify      notifier
+	notifyFP    *notifyFP // what the running notifier was built from
+	sdActive    bool      // READY=1 sent: state changes update STATUS=
+	sdFailed    bool      // an sd_notify error was logged
 	newTrackers trackerFactory
 	newNotifier notifierFactory
 }
@@ -109,7 +117,8 @@ type loopEvent struct {
 	in     *instance
 	ev     fsm.Event
 	result *track.Result
-	do     func() // internal work to run on the loop instead of an event
+	reload chan<- reloadOutcome // a reload asked for over the control socket
+	do     func()               // internal work to run on the loop instead of an event
 }
 
 // eventQueueLen bounds how many inputs may wait for the loop; beyond it
@@ -126,22 +135,8 @@ func Run(ctx context.Context, o Options) error {
 	if o.ConfigPath == "" {
 		o.ConfigPath = DefaultConfig
 	}
-	cfg, diags, err := kaconf.Load(o.ConfigPath, kaconf.LoadOptions{
-		Parse:    kaconf.ParseOptions{ConfigID: o.ConfigID},
-		VRRPOnly: o.VRRPOnly,
-	})
-	for _, d := range diags {
-		if d.Severity != kaconf.SevError { // errors come back in err, once
-			logDiagnostic(log, d)
-		}
-	}
+	cfg, err := loadConfig(log, o)
 	if err != nil {
-		return err
-	}
-	if len(cfg.Instances) == 0 {
-		return fmt.Errorf("%s: no vrrp_instance to run", o.ConfigPath)
-	}
-	if err := checkNotActedOn(log, cfg, o.AllowUnimplemented); err != nil {
 		return err
 	}
 
@@ -159,6 +154,31 @@ func Run(ctx context.Context, o Options) error {
 	sig, unsubscribe := notifySignals()
 	defer unsubscribe()
 	return d.run(ctx, o, sig)
+}
+
+// loadConfig reads and checks the configuration as start-up and reload
+// both do: errors (FILE:LINE:COL, one per line) in the returned error,
+// warnings logged.
+func loadConfig(log *slog.Logger, o Options) (*kaconf.Config, error) {
+	cfg, diags, err := kaconf.Load(o.ConfigPath, kaconf.LoadOptions{
+		Parse:    kaconf.ParseOptions{ConfigID: o.ConfigID},
+		VRRPOnly: o.VRRPOnly,
+	})
+	for _, d := range diags {
+		if d.Severity != kaconf.SevError { // errors come back in err, once
+			logDiagnostic(log, d)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.Instances) == 0 {
+		return nil, fmt.Errorf("%s: no vrrp_instance to run", o.ConfigPath)
+	}
+	if err := checkNotActedOn(log, cfg, o.AllowUnimplemented); err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }
 
 // deps are the daemon's ties to the operating system; tests replace them
@@ -190,7 +210,10 @@ func newDaemon(cfg *kaconf.Config, o Options, dp deps) *Daemon {
 		events:      make(chan loopEvent, eventQueueLen),
 		start:       time.Now(),
 		configPath:  o.ConfigPath,
+		opts:        o,
 		tracks:      map[trackKey]*trackState{},
+		running:     map[string]*trackerRun{},
+		socks:       map[*transport.Mux]*sockUse{},
 		notify:      noNotify{},
 		newTrackers: dp.trackers,
 		newNotifier: dp.notifier,

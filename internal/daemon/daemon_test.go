@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -49,6 +50,18 @@ func (f *fakeAddrs) Has(a vip.Address) (bool, error) {
 	return f.set[a.Prefix], nil
 }
 
+// list is the addresses present, sorted.
+func (f *fakeAddrs) list() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for p := range f.set {
+		out = append(out, p.String())
+	}
+	slices.Sort(out)
+	return out
+}
+
 func (f *fakeAddrs) holds(p string) bool {
 	ok, _ := f.Has(vip.Address{Prefix: netip.MustParsePrefix(p)})
 	return ok
@@ -78,11 +91,12 @@ func (f *fakeAnnouncer) Close() error { return nil }
 
 // node is one daemon on an in-memory segment.
 type node struct {
-	d      *Daemon
-	addrs  *fakeAddrs
-	garp   *fakeAnnouncer
-	cancel context.CancelFunc
-	done   chan error
+	d        *Daemon
+	addrs    *fakeAddrs
+	garp     *fakeAnnouncer
+	cancel   context.CancelFunc
+	done     chan error
+	confPath string // the file it runs; rewrite it and reload
 }
 
 const twoNodeConf = `vrrp_instance VI_1 {
@@ -100,6 +114,13 @@ const twoNodeConf = `vrrp_instance VI_1 {
 
 func loadConf(t *testing.T, text string) *kaconf.Config {
 	t.Helper()
+	cfg, _ := loadConfPath(t, text)
+	return cfg
+}
+
+// loadConfPath is loadConf also giving the file it wrote (for reloads).
+func loadConfPath(t *testing.T, text string) (*kaconf.Config, string) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "keepalived.conf")
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
@@ -108,7 +129,7 @@ func loadConf(t *testing.T, text string) *kaconf.Config {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	return cfg
+	return cfg, path
 }
 
 func startNode(t *testing.T, seg *transport.Segment, src string, conf string, preset ...string) *node {
@@ -141,7 +162,9 @@ func startNodeWith(t *testing.T, seg *transport.Segment, src string, conf string
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("node", src)
 	}
-	n.d = newDaemon(loadConf(t, conf), Options{Logger: log}, dp)
+	cfg, path := loadConfPath(t, conf)
+	n.confPath = path
+	n.d = newDaemon(cfg, Options{Logger: log, ConfigPath: path}, dp)
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	go func() { n.done <- n.d.run(ctx, Options{SocketPath: noControl}, signals{}) }()

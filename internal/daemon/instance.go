@@ -27,11 +27,12 @@ type instance struct {
 	version vrrp.Version
 	src     netip.Addr   // source of our adverts (and the tie-break address)
 	dsts    []netip.Addr // multicast group, or the unicast peers
-	peers   map[netip.Addr]bool
 	vips    []vip.Address
-	params  vrrp.InstanceParams
 	sockCfg transport.Config
-	mux     *transport.Mux
+	// rx is what the socket reader checks adverts against; the loop
+	// replaces it whole (reload), the reader only loads it.
+	rx  atomic.Pointer[rxConfig]
+	mux *transport.Mux
 
 	machine *fsm.Machine
 	timers  [3]instanceTimer // indexed by fsm.TimerKind
@@ -43,6 +44,7 @@ type instance struct {
 	tracks     []trackUse // what this instance tracks, with its weights
 	trackDelta int        // sum of track weights last given to the machine
 	trackFault bool       // a track holds the machine in FAULT
+	deleting   bool       // removed by a reload: its stop is notified as DELETED
 
 	// view is what `govrrp status` shows of the instance, immutable once
 	// stored: the loop publishes a new one when something in it changes.
@@ -70,13 +72,22 @@ type instanceCounters struct {
 	drops, warnings map[string]uint64
 }
 
-// LookupVRID makes an instance the vrrp.Lookup for its own VRID: the mux
-// already routed the packet here by VRID, so any other VRID is unknown.
-func (in *instance) LookupVRID(vrid uint8) (*vrrp.InstanceParams, bool) {
-	if vrid != in.cfg.VRID {
+// rxConfig is an instance's receive side: immutable once published.
+type rxConfig struct {
+	name   string
+	vrid   uint8
+	family vrrp.Family
+	peers  map[netip.Addr]bool // unicast: the only accepted senders; nil for multicast
+	params vrrp.InstanceParams
+}
+
+// LookupVRID makes the receive side the vrrp.Lookup for its own VRID: the
+// mux already routed the packet here by VRID, so any other VRID is unknown.
+func (rx *rxConfig) LookupVRID(vrid uint8) (*vrrp.InstanceParams, bool) {
+	if vrid != rx.vrid {
 		return nil, false
 	}
-	return &in.params, true
+	return &rx.params, true
 }
 
 func (in *instance) countDrop(reason string) {
@@ -178,16 +189,19 @@ func newInstance(c *kaconf.Instance, sys addrLookup) (*instance, error) {
 	if in.src, err = resolveSource(c, in.ifname, ipv6, sys); err != nil {
 		return nil, err
 	}
-	in.dsts, in.peers = destinations(c, in.ifname, ipv6)
+	var peers map[netip.Addr]bool
+	in.dsts, peers = destinations(c, in.ifname, ipv6)
 	in.sockCfg = transport.Config{Interface: in.ifname, IPv6: ipv6, Multicast: !unicast}
 	in.vips = vipAddresses(c, in.ifname)
 
-	in.params = vrrp.InstanceParams{Version: in.version, AdverInt: c.AdverInt, CheckTTL: !unicast, Owner: c.Priority == 255}
+	rx := &rxConfig{name: c.Name, vrid: c.VRID, family: in.family, peers: peers,
+		params: vrrp.InstanceParams{Version: in.version, AdverInt: c.AdverInt, CheckTTL: !unicast, Owner: c.Priority == 255}}
 	in.advert = vrrp.Advert{Version: in.version, VRID: c.VRID, AdverInt: c.AdverInt}
 	if in.version == vrrp.V2 && c.AuthType == "PASS" {
-		in.params.AuthType, in.params.AuthData = vrrp.AuthPass, c.AuthPass
+		rx.params.AuthType, rx.params.AuthData = vrrp.AuthPass, c.AuthPass
 		in.advert.AuthType, in.advert.AuthData = vrrp.AuthPass, c.AuthPass
 	}
+	in.rx.Store(rx)
 	for _, v := range c.VIPs {
 		// Adverts carry the addresses of the instance's own family only;
 		// keepalived puts the same list in its packets.

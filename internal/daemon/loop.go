@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/govrrp/govrrp/internal/fsm"
+	"github.com/govrrp/govrrp/internal/track"
 	"github.com/govrrp/govrrp/internal/transport"
 	"github.com/govrrp/govrrp/pkg/vrrp"
 )
@@ -47,24 +47,17 @@ func (d *Daemon) run(ctx context.Context, o Options, sig signals) error {
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	defer d.cancel()
 
-	for _, c := range d.cfg.Instances {
-		in, err := newInstance(c, d.lookup)
-		if err != nil {
-			return err
-		}
-		d.instances = append(d.instances, in)
-	}
-	d.planTracking()
-	if err := d.startNotify(); err != nil {
+	d.bus = track.SharedSystemBus(d.ctx) // one connection for every unit check
+	// Trackers end with d.ctx; wait for them (scripts killed and reaped)
+	// before returning, whatever path returns.
+	defer func() {
+		d.cancel()
+		d.trackWG.Wait()
+	}()
+	defer d.detachAll()
+	if _, err := d.apply(d.cfg); err != nil {
 		return err
 	}
-	if err := d.openSockets(); err != nil {
-		d.closeSockets()
-		return err
-	}
-	defer d.closeSockets()
-
-	d.publishView()
 	if o.SocketPath != noControl {
 		ctl, err := startControl(o.SocketPath, d)
 		if err != nil {
@@ -72,25 +65,14 @@ func (d *Daemon) run(ctx context.Context, o Options, sig signals) error {
 		}
 		defer ctl.Close()
 	}
-
-	// Trackers end with d.ctx; wait for them (scripts killed and reaped)
-	// before returning, whatever path returns.
-	defer func() {
-		d.cancel()
-		d.trackWG.Wait()
-	}()
-	if err := d.startTracking(); err != nil {
-		return err
-	}
-	d.awaitInitialTracks()
-
-	for _, in := range d.instances {
-		d.log.Info("starting instance", "instance", in.name, "interface", in.ifname, "vrid", in.cfg.VRID,
-			"version", in.cfg.Version, "priority", in.cfg.Priority, "src", in.src, "dst", fmt.Sprint(in.dsts))
-		d.handle(in, fsm.Startup())
-		if in.machine.State() != fsm.Master {
-			d.removeStaleVIPs(in)
-		}
+	d.sdActive = true
+	d.sdReady()
+	var watchdog <-chan time.Time
+	if every := watchdogEvery(); every > 0 {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		watchdog = t.C
+		d.sdNotify("WATCHDOG=1")
 	}
 
 	for {
@@ -98,8 +80,10 @@ func (d *Daemon) run(ctx context.Context, o Options, sig signals) error {
 		case <-ctx.Done():
 			d.shutdown()
 			return nil
+		case <-watchdog:
+			d.sdNotify("WATCHDOG=1")
 		case <-sig.hup:
-			d.log.Warn("SIGHUP: reload is not implemented yet; the running configuration stays in place (restart to apply changes)")
+			d.reload("SIGHUP")
 		case s := <-sig.dump:
 			d.log.Warn("keepalived data/stats dump signal is not implemented; use `govrrp status --json`", "signal", s.String())
 		case e := <-d.events:
@@ -115,6 +99,8 @@ func (d *Daemon) serve(e loopEvent) {
 		e.do()
 	case e.result != nil:
 		d.onTrackResult(*e.result)
+	case e.reload != nil:
+		e.reload <- d.reload("control socket")
 	case e.ev.Kind == fsm.EvTimer && !e.in.timerDue(e.ev.Timer):
 		// an expiry that raced a re-arm
 	default:
@@ -129,48 +115,10 @@ func (d *Daemon) handle(in *instance, ev fsm.Event) {
 	in.publishDynamic()
 }
 
-// openSockets acquires the shared socket of each instance's interface+family
-// and registers the instance's VRID on it.
-func (d *Daemon) openSockets() error {
-	started := map[*transport.Mux]bool{}
+// detachAll releases every instance's socket (at exit).
+func (d *Daemon) detachAll() {
 	for _, in := range d.instances {
-		mux, err := d.pool.Acquire(d.ctx, in.sockCfg)
-		if err != nil {
-			return fmt.Errorf("instance %s: %w", in.name, err)
-		}
-		in.mux = mux
-		if err := mux.Register(in.cfg.VRID, d.receiver(in)); err != nil {
-			return fmt.Errorf("instance %s: virtual_router_id %d on %s: %w", in.name, in.cfg.VRID, in.ifname, err)
-		}
-		if !started[mux] {
-			// The pool runs one reader per socket; we only watch it.
-			started[mux] = true
-			sock := newSocketStats(in.sockCfg)
-			d.sockets = append(d.sockets, sock)
-			mux.SetUnknown(d.unknownReceiver(sock))
-			go func(cfg transport.Config) {
-				select {
-				case <-mux.Done():
-					if d.ctx.Err() == nil {
-						d.log.Error("socket reader stopped; adverts on this interface are no longer received",
-							"interface", cfg.Interface, "ipv6", cfg.IPv6, "err", mux.Err())
-					}
-				case <-d.ctx.Done():
-				}
-			}(in.sockCfg)
-		}
-	}
-	return nil
-}
-
-func (d *Daemon) closeSockets() {
-	d.cancel()
-	for _, in := range d.instances {
-		if in.mux != nil {
-			in.mux.Unregister(in.cfg.VRID)
-			d.pool.Release(in.sockCfg)
-			in.mux = nil
-		}
+		d.detach(in)
 	}
 }
 
@@ -181,15 +129,16 @@ func (d *Daemon) receiver(in *instance) transport.Handler {
 	var adv vrrp.Advert
 	adv.Addrs = make([]netip.Addr, 0, 32)
 	return func(payload []byte, m transport.Meta) {
-		if in.peers != nil && !in.peers[m.Src.WithZone("")] {
+		rx := in.rx.Load()
+		if rx.peers != nil && !rx.peers[m.Src.WithZone("")] {
 			in.countDrop("not_a_peer")
 			return
 		}
-		res, reason := vrrp.Validate(payload, vrrp.RecvMeta{Family: in.family, Src: m.Src, Dst: m.Dst, TTL: m.TTL}, in, &adv)
+		res, reason := vrrp.Validate(payload, vrrp.RecvMeta{Family: rx.family, Src: m.Src, Dst: m.Dst, TTL: m.TTL}, rx, &adv)
 		if reason != vrrp.DropNone {
 			in.countDrop(reason.String())
 			if d.log.Enabled(d.ctx, slog.LevelDebug) {
-				d.log.Debug("advert dropped", "instance", in.name, "from", m.Src, "reason", reason.String())
+				d.log.Debug("advert dropped", "instance", rx.name, "from", m.Src, "reason", reason.String())
 			}
 			return
 		}
@@ -235,6 +184,7 @@ func (d *Daemon) post(e loopEvent) {
 // shutdown stops every instance gracefully: a master sends priority 0 so the
 // backup takes over after skew time, and removes its VIPs.
 func (d *Daemon) shutdown() {
+	d.sdNotify("STOPPING=1")
 	deadline := time.Now().Add(shutdownBudget)
 	for _, in := range d.instances {
 		if time.Now().After(deadline) {

@@ -38,7 +38,7 @@ func TestScriptSecurityRefusesUnsafeScript(t *testing.T) {
 		strings.Replace(twoNodeConfFor("MASTER", 150), "%s", "track_script {\n chk\n }", 1)
 	cfg := loadConf(t, conf)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	_, _, err := systemTrackers(t.Context(), log, cfg, []trackKey{{track.KindScript, "chk"}})
+	_, err := systemTrackers(log, cfg, []trackKey{{track.KindScript, "chk"}})
 	if err == nil {
 		t.Fatal("an unsafe script was accepted with enable_script_security")
 	}
@@ -51,7 +51,7 @@ func TestScriptSecurityRefusesUnsafeScript(t *testing.T) {
 	// Without enable_script_security keepalived runs it (with a warning), and
 	// so does govrrp.
 	cfg = loadConf(t, strings.Replace(conf, "    enable_script_security\n", "", 1))
-	if _, _, err := systemTrackers(t.Context(), log, cfg, []trackKey{{track.KindScript, "chk"}}); err != nil {
+	if _, err := systemTrackers(log, cfg, []trackKey{{track.KindScript, "chk"}}); err != nil {
 		t.Errorf("without enable_script_security: %v", err)
 	}
 }

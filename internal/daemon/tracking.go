@@ -2,9 +2,7 @@ package daemon
 
 import (
 	"cmp"
-	"context"
 	"fmt"
-	"log/slog"
 	"maps"
 	"net/netip"
 	"slices"
@@ -180,8 +178,12 @@ func (d *Daemon) onTrackResult(r track.Result) {
 // reevaluate feeds an instance's machine the consequences of its tracks,
 // naming the track that changed (cause) in the reason.
 func (d *Daemon) reevaluate(in *instance, cause trackKey) {
+	d.reevaluateAll(in, d.causeText(in, cause))
+}
+
+// reevaluateAll is reevaluate with the reason given.
+func (d *Daemon) reevaluateAll(in *instance, why string) {
 	v := d.verdict(in)
-	why := d.causeText(in, cause)
 	switch {
 	case v.fault != "" && !in.trackFault:
 		in.trackFault = true
@@ -265,11 +267,6 @@ func (d *Daemon) trackRows(in *instance) []control.Track {
 	return rows
 }
 
-// trackerFactory builds the trackers of the objects in need (each tracked by
-// at least one instance) and gives the state each script starts in before its
-// first check (keepalived: OK, or failed with init_fail).
-type trackerFactory func(ctx context.Context, log *slog.Logger, cfg *kaconf.Config, need []trackKey) ([]track.Tracker, []track.Result, error)
-
 // initialTrackWait bounds how long start-up waits for the first report of
 // every track, so an instance whose interface is down or whose check fails
 // starts in FAULT (or at its tracked priority) rather than passing through
@@ -278,10 +275,14 @@ type trackerFactory func(ctx context.Context, log *slog.Logger, cfg *kaconf.Conf
 const initialTrackWait = 2 * time.Second
 
 // planTracking registers every instance's tracks (none without trackers:
-// tests on an in-memory segment that do not ask for them).
-func (d *Daemon) planTracking() {
+// tests on an in-memory segment that do not ask for them). Objects still
+// tracked keep their last result; objects no longer tracked are forgotten.
+func (d *Daemon) planTracking() []trackKey {
 	if d.newTrackers == nil {
-		return
+		return nil
+	}
+	for _, st := range d.tracks {
+		st.users = nil
 	}
 	for _, in := range d.instances {
 		in.tracks = usesOf(in.cfg, in.ifname, in.src)
@@ -296,33 +297,15 @@ func (d *Daemon) planTracking() {
 			}
 		}
 	}
+	maps.DeleteFunc(d.tracks, func(_ trackKey, st *trackState) bool { return len(st.users) == 0 })
+	return sortedKeys(d.tracks)
 }
 
-// startTracking starts the trackers and applies the scripts' initial state.
-func (d *Daemon) startTracking() error {
-	if d.newTrackers == nil || len(d.tracks) == 0 {
-		return nil
-	}
-	need := slices.SortedFunc(maps.Keys(d.tracks), func(a, b trackKey) int {
+// sortedKeys orders tracked objects by kind, then name.
+func sortedKeys[V any](m map[trackKey]V) []trackKey {
+	return slices.SortedFunc(maps.Keys(m), func(a, b trackKey) int {
 		return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.name, b.name))
 	})
-	trackers, initial, err := d.newTrackers(d.ctx, d.log, d.cfg, need)
-	if err != nil {
-		return err
-	}
-	for _, r := range initial {
-		d.onTrackResult(r)
-	}
-	sink := func(r track.Result) { d.post(loopEvent{result: &r}) }
-	for _, t := range trackers {
-		d.trackWG.Add(1)
-		go func() {
-			defer d.trackWG.Done()
-			t.Run(d.ctx, sink)
-		}()
-	}
-	d.trackers = trackers
-	return nil
 }
 
 // awaitInitialTracks serves the loop until every track has reported once

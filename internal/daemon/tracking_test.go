@@ -10,6 +10,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/godbus/dbus/v5"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/govrrp/govrrp/internal/control"
@@ -84,9 +85,19 @@ func newFakeTrackers(initial ...track.Result) *fakeTrackers {
 	return &fakeTrackers{initial: initial, ready: make(chan struct{})}
 }
 
-func (f *fakeTrackers) factory(_ context.Context, _ *slog.Logger, _ *kaconf.Config, need []trackKey) ([]track.Tracker, []track.Result, error) {
+func (f *fakeTrackers) factory(_ *slog.Logger, _ *kaconf.Config, need []trackKey) ([]trackerSpec, error) {
+	f.mu.Lock()
 	f.need = need
-	return []track.Tracker{f}, f.initial, nil
+	f.mu.Unlock()
+	return []trackerSpec{{id: "fake", fp: fmt.Sprint(need), build: func(context.Context, func() (*dbus.Conn, error)) (track.Tracker, []track.Result) {
+		return f, f.initial
+	}}}, nil
+}
+
+func (f *fakeTrackers) needed() []trackKey {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.need
 }
 
 func (f *fakeTrackers) Run(ctx context.Context, report track.Sink) {
@@ -192,7 +203,7 @@ func TestTrackScriptMovesTheVIP(t *testing.T) {
 		if a.state() != "MASTER" || !a.addrs.holds("192.0.2.100/24") {
 			t.Fatalf("a = %s, want MASTER with the VIP", a.state())
 		}
-		if diff := cmp.Diff([]string{"track_script chk_apache", "track_interface eth0"}, keyStrings(ftA.need)); diff != "" {
+		if diff := cmp.Diff([]string{"track_script chk_apache", "track_interface eth0"}, keyStrings(ftA.needed())); diff != "" {
 			t.Errorf("tracked objects (-want +got):\n%s", diff)
 		}
 
@@ -309,8 +320,8 @@ func TestDontTrackPrimary(t *testing.T) {
 		ft := newFakeTrackers()
 		a := startNodeWith(t, seg, "192.0.2.11", fmt.Sprintf(twoNodeConf, "MASTER", 150, "1", "dont_track_primary"), withTracking(ft, nil))
 		time.Sleep(5 * time.Second)
-		if len(ft.need) != 0 {
-			t.Errorf("tracked %v, want nothing", ft.need)
+		if len(ft.needed()) != 0 {
+			t.Errorf("tracked %v, want nothing", ft.needed())
 		}
 		if a.state() != "MASTER" {
 			t.Fatalf("a = %s, want MASTER", a.state())
