@@ -18,6 +18,7 @@ type runFlags struct {
 	vrrpOnly bool
 	configID string
 	debug    bool
+	metrics  string // --metrics-listen
 	// allowUnimplemented starts even when the file uses keywords govrrp
 	// parses but does not act on yet.
 	allowUnimplemented bool
@@ -44,6 +45,7 @@ removes its virtual addresses.`,
 	fl.BoolVarP(&f.vrrpOnly, "vrrp", "P", false, "skip LVS/checker blocks of the file with a notice (keepalived -P)")
 	fl.StringVarP(&f.configID, "config-id", "i", "", "configuration id for @ conditional lines (default: short hostname)")
 	fl.BoolVarP(&f.debug, "log-detail", "D", false, "debug logging (every dropped advert with its reason)")
+	fl.StringVar(&f.metrics, "metrics-listen", "", "serve Prometheus metrics on ADDR (host:port, e.g. 127.0.0.1:9650); off by default")
 	fl.BoolVar(&f.allowUnimplemented, "allow-unimplemented", false, "start even if the file uses keywords govrrp does not act on yet (they are ignored, each logged)")
 	return cmd
 }
@@ -67,6 +69,7 @@ func runDaemon(ctx context.Context, f runFlags) error {
 		Logger:        log,
 
 		AllowUnimplemented: f.allowUnimplemented,
+		MetricsListen:      f.metrics,
 	})
 	if err != nil {
 		return &exitError{code: 1, msg: err.Error()}

@@ -214,6 +214,7 @@ func (d *Daemon) stopTimers(in *instance) {
 
 func (d *Daemon) stateChanged(in *instance, a fsm.Action) {
 	d.log.Info("state change", "instance", in.name, "from", a.From.String(), "to", a.To.String(), "reason", a.Reason)
+	d.metrics.Transition(in.name, a.From.String(), a.To.String())
 	now := time.Now()
 	in.publish(func(ci *control.Instance) {
 		ci.State, ci.Reason, ci.Since = a.To.String(), a.Reason, now

@@ -167,6 +167,7 @@ func (d *Daemon) remove(in *instance) {
 	d.handle(in, fsm.Shutdown())
 	d.stopTimers(in)
 	d.detach(in)
+	d.metrics.ForgetInstance(in.name)
 }
 
 // reconfigure takes nw's configuration into the running in (same identity):

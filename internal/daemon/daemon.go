@@ -22,6 +22,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/govrrp/govrrp/internal/control"
 	"github.com/govrrp/govrrp/internal/fsm"
 	"github.com/govrrp/govrrp/internal/track"
 	"github.com/govrrp/govrrp/internal/transport"
@@ -45,6 +46,8 @@ type Options struct {
 	ExtraPidFiles []string // written and removed like PidFile (keepalived mode's -r)
 	VRRPOnly      bool     // keepalived -P: LVS/checker blocks are skipped with a notice
 	ConfigID      string   // keepalived -i
+	// MetricsListen serves Prometheus metrics on this address ("" = off).
+	MetricsListen string
 	// AllowUnimplemented runs a configuration that uses keywords govrrp
 	// parses but does not act on yet (tracking, notify, sync groups ...),
 	// logging each instead of refusing to start.
@@ -93,9 +96,10 @@ type Daemon struct {
 	bus         func() (*dbus.Conn, error)
 	socks       map[*transport.Mux]*sockUse
 	notify      notifier
-	notifyFP    *notifyFP // what the running notifier was built from
-	sdActive    bool      // READY=1 sent: state changes update STATUS=
-	sdFailed    bool      // an sd_notify error was logged
+	notifyFP    *notifyFP        // what the running notifier was built from
+	metrics     *control.Metrics // nil without --metrics-listen (its methods are nil-safe)
+	sdActive    bool             // READY=1 sent: state changes update STATUS=
+	sdFailed    bool             // an sd_notify error was logged
 	newTrackers trackerFactory
 	newNotifier notifierFactory
 }
@@ -151,6 +155,13 @@ func Run(ctx context.Context, o Options) error {
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	if o.MetricsListen != "" {
+		stopMetrics, err := d.startMetrics(ctx, o.MetricsListen)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
 	sig, unsubscribe := notifySignals()
 	defer unsubscribe()
 	return d.run(ctx, o, sig)

@@ -141,6 +141,14 @@ func startNode(t *testing.T, seg *transport.Segment, src string, conf string, pr
 // with (trackers, notifier) before it starts.
 func startNodeWith(t *testing.T, seg *transport.Segment, src string, conf string, with func(*deps), preset ...string) *node {
 	t.Helper()
+	n := newNode(t, seg, src, conf, with, preset...)
+	n.start()
+	return n
+}
+
+// newNode builds a node's daemon without starting it.
+func newNode(t *testing.T, seg *transport.Segment, src string, conf string, with func(*deps), preset ...string) *node {
+	t.Helper()
 	addr := netip.MustParseAddr(src)
 	n := &node{addrs: &fakeAddrs{set: map[netip.Prefix]bool{}}, garp: &fakeAnnouncer{start: time.Now()}, done: make(chan error, 1)}
 	for _, p := range preset {
@@ -165,10 +173,14 @@ func startNodeWith(t *testing.T, seg *transport.Segment, src string, conf string
 	cfg, path := loadConfPath(t, conf)
 	n.confPath = path
 	n.d = newDaemon(cfg, Options{Logger: log, ConfigPath: path}, dp)
+	return n
+}
+
+// start runs the node's daemon (newNode leaves it unstarted).
+func (n *node) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	go func() { n.done <- n.d.run(ctx, Options{SocketPath: noControl}, signals{}) }()
-	return n
 }
 
 func (n *node) stop(t *testing.T) {

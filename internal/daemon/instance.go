@@ -46,6 +46,9 @@ type instance struct {
 	trackFault bool       // a track holds the machine in FAULT
 	deleting   bool       // removed by a reload: its stop is notified as DELETED
 
+	lastAdvertFrom netip.Addr // the advert before this one (metrics only)
+	lastAdvertAt   time.Time
+
 	// view is what `govrrp status` shows of the instance, immutable once
 	// stored: the loop publishes a new one when something in it changes.
 	view atomic.Pointer[control.Instance]

@@ -98,12 +98,16 @@ func (d *Daemon) serve(e loopEvent) {
 	case e.do != nil:
 		e.do()
 	case e.result != nil:
+		d.observeTrack(*e.result)
 		d.onTrackResult(*e.result)
 	case e.reload != nil:
 		e.reload <- d.reload("control socket")
 	case e.ev.Kind == fsm.EvTimer && !e.in.timerDue(e.ev.Timer):
 		// an expiry that raced a re-arm
 	default:
+		if e.ev.Kind == fsm.EvAdvert {
+			d.observeAdvert(e.in, e.ev)
+		}
 		d.handle(e.in, e.ev)
 	}
 }

@@ -107,7 +107,7 @@ func scriptSpec(log *slog.Logger, cfg *kaconf.Config, scripts *commandResolver, 
 		Rise: s.Rise, Fall: s.Fall, InitFail: s.InitFail, Cred: cred}
 	// Where the script is in the file does not matter; what runs does.
 	fp := fmt.Sprintf("%+v %+v %v", sc, s.Weight, cfg.Global.EnableScriptSecurity)
-	return trackerSpec{id: "script " + s.Name, fp: fp, build: func(ctx context.Context, bus func() (*dbus.Conn, error)) (track.Tracker, []track.Result) {
+	return trackerSpec{id: scriptSpecPrefix + s.Name, fp: fp, build: func(ctx context.Context, bus func() (*dbus.Conn, error)) (track.Tracker, []track.Result) {
 		execProber := func() track.Prober { return track.NewExecProber(argv, cred) }
 		prober, how := track.ChooseProber(ctx, argv, bus, execProber)
 		log.Info("vrrp_script check", "script", s.Name, "method", prober.Method(), "why", how)
@@ -173,4 +173,10 @@ func (d *Daemon) stopTracker(id string) {
 	run.cancel()
 	d.drainUntil(run.done)
 	delete(d.running, id)
+	if name, ok := strings.CutPrefix(id, scriptSpecPrefix); ok {
+		d.metrics.ForgetScript(name)
+	}
 }
+
+// scriptSpecPrefix starts the spec id of a vrrp_script's runner.
+const scriptSpecPrefix = "script "

@@ -1,0 +1,92 @@
+package daemon
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/govrrp/govrrp/internal/control"
+	"github.com/govrrp/govrrp/internal/transport"
+)
+
+// metricValue fetches the metrics page and returns the value of the first
+// line matching re, or -1 when none does.
+func metricValue(t *testing.T, url string, re *regexp.Regexp) float64 {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if re.MatchString(line) {
+			f := strings.Fields(line)
+			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+			return v
+		}
+	}
+	return -1
+}
+
+// waitMetric polls until the series matching re reaches at least min.
+func waitMetric(t *testing.T, url string, re *regexp.Regexp, min float64, within time.Duration) float64 {
+	t.Helper()
+	v := -1.0
+	for end := time.Now().Add(within); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if v = metricValue(t, url, re); v >= min {
+			return v
+		}
+	}
+	t.Fatalf("%s = %v after %v, want >= %v", re, v, within, min)
+	return v
+}
+
+// The metrics move for a bad-checksum advert and for a transition, and the
+// backup's advert inter-arrival histogram fills. Served over loopback HTTP
+// from the daemon's own registry.
+func TestMetricsMove(t *testing.T) {
+	seg := transport.NewSegment()
+	fast := func(state string, prio int) string {
+		return strings.Replace(strings.Replace(twoNodeConfFor(state, prio), "%s", "version 3", 1), "advert_int 1", "advert_int 0.1", 1)
+	}
+	b := newNode(t, seg, "192.0.2.12", fast("BACKUP", 100), nil)
+	reg, err := b.d.newMetrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.start()
+	srv := httptest.NewServer(control.Handler(reg))
+	defer srv.Close()
+	url := srv.URL + "/metrics"
+	transitions := regexp.MustCompile(`^govrrp_transitions_total\{from="BACKUP",to="MASTER",vrrp_instance="VI_1"\}`)
+	// b alone becomes master after its master-down interval (0.36 s).
+	waitMetric(t, url, transitions, 1, 5*time.Second)
+
+	a := startNode(t, seg, "192.0.2.11", fast("MASTER", 150))
+	waitMetric(t, url, regexp.MustCompile(`^govrrp_transitions_total\{from="MASTER",to="BACKUP",vrrp_instance="VI_1"\}`), 1, 5*time.Second)
+	gaps := regexp.MustCompile(`^govrrp_advert_interarrival_seconds_count\{vrrp_instance="VI_1"\}`)
+	waitMetric(t, url, gaps, 5, 5*time.Second)
+
+	badSum := regexp.MustCompile(`^govrrp_adverts_dropped_total\{.*reason="checksum".*vrrp_instance="VI_1"`)
+	before := metricValue(t, url, badSum)
+	if before != 0 {
+		t.Fatalf("checksum drops before the forged advert = %v, want a pre-registered 0", before)
+	}
+	forged := []byte{0x31, 51, 200, 1, 0, 10, 0, 0, 192, 0, 2, 100} // v3, VRID 51, prio 200, checksum 0
+	attacker := seg.Attach(netip.MustParseAddr("192.0.2.66")).(*transport.SegmentConn)
+	if err := attacker.WriteWithTTL(forged, netip.MustParseAddr("192.0.2.66"), netip.MustParseAddr("224.0.0.18"), 255); err != nil {
+		t.Fatal(err)
+	}
+	waitMetric(t, url, badSum, 1, 5*time.Second)
+	a.cancel()
+	b.cancel()
+	<-a.done
+	<-b.done
+}
