@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 
@@ -19,6 +20,7 @@ type runFlags struct {
 	configID string
 	debug    bool
 	metrics  string // --metrics-listen
+	logJSON  string // --log-format
 	// allowUnimplemented starts even when the file uses keywords govrrp
 	// parses but does not act on yet.
 	allowUnimplemented bool
@@ -45,6 +47,7 @@ removes its virtual addresses.`,
 	fl.BoolVarP(&f.vrrpOnly, "vrrp", "P", false, "skip LVS/checker blocks of the file with a notice (keepalived -P)")
 	fl.StringVarP(&f.configID, "config-id", "i", "", "configuration id for @ conditional lines (default: short hostname)")
 	fl.BoolVarP(&f.debug, "log-detail", "D", false, "debug logging (every dropped advert with its reason)")
+	fl.StringVar(&f.logJSON, "log-format", "text", "log format on stderr: text or json")
 	fl.StringVar(&f.metrics, "metrics-listen", "", "serve Prometheus metrics on ADDR (host:port, e.g. 127.0.0.1:9650); off by default")
 	fl.BoolVar(&f.allowUnimplemented, "allow-unimplemented", false, "start even if the file uses keywords govrrp does not act on yet (they are ignored, each logged)")
 	return cmd
@@ -58,7 +61,17 @@ func runDaemon(ctx context.Context, f runFlags) error {
 	if f.debug {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler
+	switch f.logJSON {
+	case "", "text":
+		h = slog.NewTextHandler(os.Stderr, opts)
+	case "json":
+		h = slog.NewJSONHandler(os.Stderr, opts)
+	default:
+		return &exitError{code: 2, msg: fmt.Sprintf("--log-format %q: want text or json", f.logJSON)}
+	}
+	log := slog.New(h)
 	err := daemon.Run(ctx, daemon.Options{
 		ConfigPath:    f.config,
 		SocketPath:    f.socket,

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"log/slog"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -132,6 +131,7 @@ func (d *Daemon) detachAll() {
 func (d *Daemon) receiver(in *instance) transport.Handler {
 	var adv vrrp.Advert
 	adv.Addrs = make([]netip.Addr, 0, 32)
+	drops := &dropLogger{log: d.log, attrs: []any{"instance", in.name, "vrid", in.cfg.VRID}}
 	return func(payload []byte, m transport.Meta) {
 		rx := in.rx.Load()
 		if rx.peers != nil && !rx.peers[m.Src.WithZone("")] {
@@ -141,9 +141,7 @@ func (d *Daemon) receiver(in *instance) transport.Handler {
 		res, reason := vrrp.Validate(payload, vrrp.RecvMeta{Family: rx.family, Src: m.Src, Dst: m.Dst, TTL: m.TTL}, rx, &adv)
 		if reason != vrrp.DropNone {
 			in.countDrop(reason.String())
-			if d.log.Enabled(d.ctx, slog.LevelDebug) {
-				d.log.Debug("advert dropped", "instance", rx.name, "from", m.Src, "reason", reason.String())
-			}
+			drops.dropped(time.Now(), m.Src, reason.String())
 			return
 		}
 		warning := ""
@@ -164,15 +162,14 @@ func (d *Daemon) receiver(in *instance) transport.Handler {
 // unknownReceiver counts packets for VRIDs no instance of this socket runs
 // (and ones too short to carry a VRID) against the socket itself.
 func (d *Daemon) unknownReceiver(sock *socketStats) transport.Handler {
+	drops := &dropLogger{log: d.log, attrs: []any{"interface", sock.Interface, "family", sock.Family}}
 	return func(payload []byte, m transport.Meta) {
 		reason := vrrp.DropUnknownVRID.String()
 		if len(payload) < 2 {
 			reason = vrrp.DropTooShort.String()
 		}
 		sock.countDrop(reason)
-		if d.log.Enabled(d.ctx, slog.LevelDebug) {
-			d.log.Debug("advert dropped", "interface", sock.Interface, "from", m.Src, "reason", reason, "len", len(payload))
-		}
+		drops.dropped(time.Now(), m.Src, reason)
 	}
 }
 
