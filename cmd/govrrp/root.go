@@ -19,7 +19,7 @@ side of keepalived. It reads /etc/keepalived/keepalived.conf as it is.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newStatusCmd(), newConfigCmd(), newVersionCmd())
+	root.AddCommand(newRunCmd(), newStatusCmd(), newReloadCmd(), newConfigCmd(), newVersionCmd())
 	return root
 }
 

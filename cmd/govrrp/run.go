@@ -20,6 +20,7 @@ type runFlags struct {
 	configID string
 	debug    bool
 	metrics  string // --metrics-listen
+	group    string // --socket-group
 	logJSON  string // --log-format
 	// allowUnimplemented starts even when the file uses keywords govrrp
 	// parses but does not act on yet.
@@ -47,6 +48,7 @@ removes its virtual addresses.`,
 	fl.BoolVarP(&f.vrrpOnly, "vrrp", "P", false, "skip LVS/checker blocks of the file with a notice (keepalived -P)")
 	fl.StringVarP(&f.configID, "config-id", "i", "", "configuration id for @ conditional lines (default: short hostname)")
 	fl.BoolVarP(&f.debug, "log-detail", "D", false, "debug logging (every dropped advert with its reason)")
+	fl.StringVar(&f.group, "socket-group", "", "group (name or gid) that may use the control socket besides root (socket mode 0660)")
 	fl.StringVar(&f.logJSON, "log-format", "text", "log format on stderr: text or json")
 	fl.StringVar(&f.metrics, "metrics-listen", "", "serve Prometheus metrics on ADDR (host:port, e.g. 127.0.0.1:9650); off by default")
 	fl.BoolVar(&f.allowUnimplemented, "allow-unimplemented", false, "start even if the file uses keywords govrrp does not act on yet (they are ignored, each logged)")
@@ -83,6 +85,7 @@ func runDaemon(ctx context.Context, f runFlags) error {
 
 		AllowUnimplemented: f.allowUnimplemented,
 		MetricsListen:      f.metrics,
+		SocketGroup:        f.group,
 	})
 	if err != nil {
 		return &exitError{code: 1, msg: err.Error()}

@@ -1,17 +1,16 @@
 // Package control is govrrp's local control socket: a unix socket that answers
-// one JSON request per connection. `govrrp status` is its client.
+// one versioned JSON request per connection (see protocol.go), and its client,
+// used by `govrrp status` and `govrrp reload`.
+//
+// Invariants: the server never touches daemon state; it reads the Provider's
+// Status snapshot and calls its optional Reload, nothing else. Every
+// connection is bounded in request size, time and count, and the peer's
+// credentials are checked before a byte of its request is read.
 package control
 
 import (
-	"bufio"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"net"
-	"os"
-	"path/filepath"
-	"strings"
-	"syscall"
+	"context"
+	"sync/atomic"
 	"time"
 )
 
@@ -76,93 +75,73 @@ type Track struct {
 	Effect string `json:"effect"`
 }
 
-// Provider supplies the daemon's current status.
+// Provider supplies the daemon's current status. Status is called from the
+// server's connection goroutines, concurrently: it must read a snapshot, never
+// the loop's live state.
 type Provider interface{ Status() Status }
 
-// Server serves requests on a unix socket.
-type Server struct {
-	ln   net.Listener
-	path string
-	p    Provider
+// Reloader is implemented by a Provider that can reload its configuration on
+// request (the "reload" command). Reload parses and validates the file and, only
+// if it is usable, applies it. A file that is rejected changes nothing: Reload
+// returns its diagnostics in ReloadResult.Errors (the error may be nil) and the
+// old configuration keeps running. A non-nil error with no Errors means the
+// reload could not be attempted or finished (ctx expired, shutting down).
+// ctx is cancelled when the server's reload timeout expires or it is closed;
+// Reload must then return promptly (select on ctx.Done while waiting for the
+// loop), because Server.Close waits for it.
+type Reloader interface {
+	Reload(ctx context.Context) (ReloadResult, error)
 }
 
-// Listen opens the control socket at path. A stale socket left by a crashed
-// daemon is replaced; a live one is an error.
-func Listen(path string, p Provider) (*Server, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("control: %w", err)
-	}
-	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
-		c.Close()
-		return nil, fmt.Errorf("control: %s is in use by another govrrp (give this one its own --socket)", path)
-	}
-	os.Remove(path)
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, fmt.Errorf("control: %w", err)
-	}
-	os.Chmod(path, 0o660)
-	s := &Server{ln: ln, path: path, p: p}
-	go s.serve()
-	return s, nil
+// ReloadResult is what a reload did.
+type ReloadResult struct {
+	// Changed lists what the new configuration changed, one human line each
+	// ("VI_1: priority 100 -> 150", "VI_3: added").
+	Changed []string `json:"changed,omitempty"`
+	// Errors are the diagnostics that rejected the file, as
+	// "FILE:LINE:COL: message" lines. Non-empty means nothing was applied.
+	Errors []string `json:"errors,omitempty"`
+	// Summary is one line for the operator ("reloaded keepalived.conf: 1
+	// instance changed, 1 added").
+	Summary string `json:"summary,omitempty"`
 }
 
-// Close stops serving and removes the socket file.
-func (s *Server) Close() error {
-	err := s.ln.Close()
-	os.Remove(s.path)
-	return err
+// Watcher is implemented by a Provider that can say when its status changed
+// (the "watch" command). Changes returns a channel that is closed at the next
+// change after the call; the watcher then calls Status and Changes again, so
+// changes that come faster than a client reads are coalesced and the client
+// always ends on the latest status. Changes must not block. Notifier
+// implements it.
+type Watcher interface {
+	Changes() <-chan struct{}
 }
 
-func (s *Server) serve() {
+// Notifier is the daemon's half of Watcher: embed it in the Provider and call
+// Notify from the loop after publishing a snapshot that a watching operator
+// should see (state, priority, master, track or configuration changes; not
+// every counter tick). Notify never blocks: it closes the current channel and
+// installs a fresh one. The zero value is ready to use.
+type Notifier struct {
+	ch atomic.Pointer[chan struct{}]
+}
+
+// Changes implements Watcher.
+func (n *Notifier) Changes() <-chan struct{} {
 	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			return
+		if p := n.ch.Load(); p != nil {
+			return *p
 		}
-		go s.answer(c)
+		c := make(chan struct{})
+		if n.ch.CompareAndSwap(nil, &c) {
+			return c
+		}
 	}
 }
 
-func (s *Server) answer(c net.Conn) {
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil && line == "" {
-		return
+// Notify wakes every watcher waiting on the current channel.
+func (n *Notifier) Notify() {
+	c := make(chan struct{})
+	if old := n.ch.Swap(&c); old != nil {
+		close(*old)
 	}
-	enc := json.NewEncoder(c)
-	switch strings.TrimSpace(line) {
-	case "status":
-		enc.Encode(s.p.Status())
-	default:
-		enc.Encode(map[string]string{"error": fmt.Sprintf("unknown request %q", strings.TrimSpace(line))})
-	}
-}
-
-// ErrNoDaemon means nothing listens on the socket.
-var ErrNoDaemon = errors.New("control: no govrrp daemon is listening")
-
-// FetchStatus asks the daemon behind path for its status.
-func FetchStatus(path string, timeout time.Duration) (*Status, error) {
-	c, err := net.DialTimeout("unix", path, timeout)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT) {
-			return nil, fmt.Errorf("%w on %s (is it running? start it with `systemctl start govrrp`, or pass --socket)", ErrNoDaemon, path)
-		}
-		if errors.Is(err, syscall.EACCES) {
-			return nil, fmt.Errorf("control: permission denied on %s (run as root)", path)
-		}
-		return nil, fmt.Errorf("control: %w", err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(timeout))
-	if _, err := c.Write([]byte("status\n")); err != nil {
-		return nil, fmt.Errorf("control: %w", err)
-	}
-	var st Status
-	if err := json.NewDecoder(c).Decode(&st); err != nil {
-		return nil, fmt.Errorf("control: bad answer from %s: %w", path, err)
-	}
-	return &st, nil
 }

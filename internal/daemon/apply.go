@@ -123,6 +123,7 @@ func (d *Daemon) resolveInstances(cfg *kaconf.Config) ([]*instance, error) {
 		if err != nil {
 			return nil, err
 		}
+		in.changes = &d.changes
 		if other, dup := seen[in.identity()]; dup {
 			return nil, fmt.Errorf("%s: instances %s and %s are the same virtual router (VRID %d on %s)", c.Pos, other, c.Name, c.VRID, in.ifname)
 		}

@@ -1,7 +1,10 @@
 package daemon
 
 import (
+	"context"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -9,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/govrrp/govrrp/internal/control"
 	"github.com/govrrp/govrrp/internal/transport"
 )
 
@@ -118,4 +122,63 @@ func TestReloadAppliesDiffWithoutFlap(t *testing.T) {
 		a.stop(t)
 		b.stop(t)
 	})
+}
+
+// `govrrp reload` over the control socket: a good file is applied and what
+// changed comes back; a broken one comes back as FILE:LINE:COL errors with
+// nothing changed; `status --watch` hears of the change.
+func TestReloadOverControlSocket(t *testing.T) {
+	seg := transport.NewSegment()
+	fast := strings.Replace(reloadConf("", ""), "advert_int 1", "advert_int 0.1", 1)
+	fast = strings.Replace(fast, "    state MASTER\n", "    state MASTER\n    version 3\n", 1)
+	a := newNode(t, seg, "192.0.2.11", fast, nil)
+	a.socket = filepath.Join(t.TempDir(), "govrrp.sock")
+	a.start()
+	defer func() { a.cancel(); <-a.done }()
+	var st *control.Status
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if s, err := control.FetchStatus(a.socket, time.Second); err == nil && len(s.Instances) == 1 && s.Instances[0].State == "MASTER" {
+			st = s
+			break
+		}
+	}
+	if st == nil {
+		t.Fatal("no MASTER status over the socket")
+	}
+
+	updates := make(chan *control.Status, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go control.Watch(ctx, a.socket, time.Second, func(s *control.Status) error { updates <- s; return nil })
+	<-updates // the status at once
+
+	withVIP := strings.Replace(fast, "192.0.2.100/24\n", "192.0.2.100/24\n        192.0.2.101/24\n", 1)
+	if err := os.WriteFile(a.confPath, []byte(withVIP), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := control.Reload(a.socket, 10*time.Second)
+	if err != nil || !slices.Contains(res.Changed, "reconfigured VI_1") {
+		t.Fatalf("reload: %+v, %v", res, err)
+	}
+	seen := false
+	for end := time.After(5 * time.Second); !seen; {
+		select {
+		case s := <-updates:
+			seen = len(s.Instances) == 1 && slices.Contains(s.Instances[0].VIPs, "192.0.2.101/24")
+		case <-end:
+			t.Fatal("watch did not show the added VIP")
+		}
+	}
+
+	if err := os.WriteFile(a.confPath, []byte(strings.Replace(fast, "priority 150", "priority banana", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err = control.Reload(a.socket, 10*time.Second)
+	if err == nil || len(res.Errors) == 0 || !strings.Contains(res.Errors[0], "keepalived.conf:") {
+		t.Fatalf("broken reload: %+v, %v; want FILE:LINE:COL errors", res, err)
+	}
+	after, err := control.FetchStatus(a.socket, time.Second)
+	if err != nil || after.Instances[0].State != "MASTER" || after.Instances[0].Priority != 150 || after.Instances[0].Transitions != st.Instances[0].Transitions {
+		t.Errorf("after the broken reload: %+v, %v; want VI_1 MASTER at 150 with no transition", after.Instances, err)
+	}
 }

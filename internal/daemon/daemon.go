@@ -46,6 +46,8 @@ type Options struct {
 	ExtraPidFiles []string // written and removed like PidFile (keepalived mode's -r)
 	VRRPOnly      bool     // keepalived -P: LVS/checker blocks are skipped with a notice
 	ConfigID      string   // keepalived -i
+	// SocketGroup may use the control socket besides root ("" = root only).
+	SocketGroup string
 	// MetricsListen serves Prometheus metrics on this address ("" = off).
 	MetricsListen string
 	// AllowUnimplemented runs a configuration that uses keywords govrrp
@@ -76,6 +78,7 @@ type Daemon struct {
 	// view publishes instances and sockets to the control socket; the loop
 	// stores a new one whenever either list changes.
 	view     atomic.Pointer[daemonView]
+	changes  control.Notifier // wakes `govrrp status --watch` on every new view
 	pool     *transport.Pool
 	addrs    addrOps
 	announce announcer
@@ -113,6 +116,7 @@ type daemonView struct {
 // publishView lets the control socket see the current instances and sockets.
 func (d *Daemon) publishView() {
 	d.view.Store(&daemonView{instances: slices.Clone(d.instances), sockets: slices.Clone(d.sockets)})
+	d.changes.Notify()
 }
 
 // loopEvent is one input for one instance's state machine, or a track
@@ -175,13 +179,19 @@ func loadConfig(log *slog.Logger, o Options) (*kaconf.Config, error) {
 		Parse:    kaconf.ParseOptions{ConfigID: o.ConfigID},
 		VRRPOnly: o.VRRPOnly,
 	})
+	var errLines []string
 	for _, d := range diags {
-		if d.Severity != kaconf.SevError { // errors come back in err, once
-			logDiagnostic(log, d)
+		if d.Severity == kaconf.SevError { // errors come back in err, once
+			errLines = append(errLines, d.String())
+			continue
 		}
+		logDiagnostic(log, d)
 	}
 	if err != nil {
-		return nil, err
+		if len(errLines) == 0 {
+			errLines = []string{err.Error()}
+		}
+		return nil, &configError{lines: errLines, err: err}
 	}
 	if len(cfg.Instances) == 0 {
 		return nil, fmt.Errorf("%s: no vrrp_instance to run", o.ConfigPath)
@@ -191,6 +201,15 @@ func loadConfig(log *slog.Logger, o Options) (*kaconf.Config, error) {
 	}
 	return cfg, nil
 }
+
+// configError is a configuration refused, one FILE:LINE:COL line per error.
+type configError struct {
+	lines []string
+	err   error
+}
+
+func (e *configError) Error() string { return strings.Join(e.lines, "\n") }
+func (e *configError) Unwrap() error { return e.err }
 
 // deps are the daemon's ties to the operating system; tests replace them
 // with an in-memory segment and fake address tables.

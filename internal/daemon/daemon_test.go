@@ -97,6 +97,7 @@ type node struct {
 	cancel   context.CancelFunc
 	done     chan error
 	confPath string // the file it runs; rewrite it and reload
+	socket   string // control socket; none when empty
 }
 
 const twoNodeConf = `vrrp_instance VI_1 {
@@ -180,7 +181,11 @@ func newNode(t *testing.T, seg *transport.Segment, src string, conf string, with
 func (n *node) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
-	go func() { n.done <- n.d.run(ctx, Options{SocketPath: noControl}, signals{}) }()
+	socket := n.socket
+	if socket == "" {
+		socket = noControl
+	}
+	go func() { n.done <- n.d.run(ctx, Options{SocketPath: socket}, signals{}) }()
 }
 
 func (n *node) stop(t *testing.T) {

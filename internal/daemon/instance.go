@@ -51,7 +51,8 @@ type instance struct {
 
 	// view is what `govrrp status` shows of the instance, immutable once
 	// stored: the loop publishes a new one when something in it changes.
-	view atomic.Pointer[control.Instance]
+	view    atomic.Pointer[control.Instance]
+	changes *control.Notifier // told of every new view; nil in tests that do not watch
 	// shownPrio and shownMaster are what view shows, to compare without
 	// formatting addresses on every advert.
 	shownPrio   uint8
@@ -139,6 +140,9 @@ func (in *instance) publish(edit func(*control.Instance)) {
 	v := *in.view.Load()
 	edit(&v)
 	in.view.Store(&v)
+	if in.changes != nil {
+		in.changes.Notify() // `govrrp status --watch`
+	}
 }
 
 // publishDynamic republishes the machine's priority and master when they

@@ -58,7 +58,7 @@ func (d *Daemon) run(ctx context.Context, o Options, sig signals) error {
 		return err
 	}
 	if o.SocketPath != noControl {
-		ctl, err := startControl(o.SocketPath, d)
+		ctl, err := startControl(o.SocketPath, d.opts.SocketGroup, d)
 		if err != nil {
 			return err
 		}
