@@ -47,9 +47,9 @@ var States = []string{"INIT", "BACKUP", "MASTER", "FAULT"}
 
 // DaemonDropReasons are the drop reasons the daemon counts per instance
 // besides vrrp.DropReason's: a unicast advert from a source that is not a
-// configured peer, and an accepted advert lost because the loop's queue was
-// full.
-var DaemonDropReasons = []string{"not_a_peer", "queue_full"}
+// configured peer, our own advert looped back to us, and an accepted advert
+// lost because the loop's queue was full.
+var DaemonDropReasons = []string{"not_a_peer", "own_advert", "queue_full"}
 
 // socketDropReasons are what a shared socket counts before any instance sees
 // a packet.

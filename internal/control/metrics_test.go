@@ -227,7 +227,7 @@ func TestMetricsEveryDropReasonPreRegistered(t *testing.T) {
 	_, reg, _ := newTestMetrics(t, twoInstances())
 	got := gatherValues(t, reg, "govrrp_adverts_dropped_total")
 	want := map[string]uint64{"checksum": 2, "ttl": 1, "not_a_peer": 5, "queue_full": 1}
-	reasons := []string{"not_a_peer", "queue_full"}
+	reasons := append([]string(nil), DaemonDropReasons...)
 	for _, r := range vrrp.AllDropReasons() {
 		reasons = append(reasons, r.String())
 	}

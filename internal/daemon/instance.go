@@ -82,6 +82,7 @@ type rxConfig struct {
 	vrid   uint8
 	family vrrp.Family
 	peers  map[netip.Addr]bool // unicast: the only accepted senders; nil for multicast
+	self   netip.Addr          // our own source: an advert from it is our own, looped back
 	params vrrp.InstanceParams
 }
 
@@ -201,7 +202,7 @@ func newInstance(c *kaconf.Instance, sys addrLookup) (*instance, error) {
 	in.sockCfg = transport.Config{Interface: in.ifname, IPv6: ipv6, Multicast: !unicast}
 	in.vips = vipAddresses(c, in.ifname)
 
-	rx := &rxConfig{name: c.Name, vrid: c.VRID, family: in.family, peers: peers,
+	rx := &rxConfig{name: c.Name, vrid: c.VRID, family: in.family, peers: peers, self: in.src,
 		params: vrrp.InstanceParams{Version: in.version, AdverInt: c.AdverInt, CheckTTL: !unicast, Owner: c.Priority == 255}}
 	in.advert = vrrp.Advert{Version: in.version, VRID: c.VRID, AdverInt: c.AdverInt}
 	if in.version == vrrp.V2 && c.AuthType == "PASS" {

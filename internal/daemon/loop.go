@@ -138,6 +138,12 @@ func (d *Daemon) receiver(in *instance) transport.Handler {
 			in.countDrop("not_a_peer")
 			return
 		}
+		if m.Src.WithZone("") == rx.self.WithZone("") {
+			// Our own advert looped back (lo, some bridges): a master that
+			// took it for a peer's would re-advertise to it without end.
+			in.countDrop("own_advert")
+			return
+		}
 		res, reason := vrrp.Validate(payload, vrrp.RecvMeta{Family: rx.family, Src: m.Src, Dst: m.Dst, TTL: m.TTL}, rx, &adv)
 		if reason != vrrp.DropNone {
 			in.countDrop(reason.String())

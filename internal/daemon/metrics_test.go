@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/govrrp/govrrp/internal/control"
 	"github.com/govrrp/govrrp/internal/transport"
+	"github.com/govrrp/govrrp/pkg/vrrp"
 )
 
 // metricValue fetches the metrics page and returns the value of the first
@@ -89,4 +91,28 @@ func TestMetricsMove(t *testing.T) {
 	b.cancel()
 	<-a.done
 	<-b.done
+}
+
+// An advert from our own source address (looped back on lo or by a
+// bridge) is dropped and counted, never taken for a peer's: a master would
+// otherwise re-advertise to itself without end.
+func TestOwnAdvertDropped(t *testing.T) {
+	seg := transport.NewSegment()
+	n := newNode(t, seg, "192.0.2.11", strings.Replace(twoNodeConfFor("MASTER", 150), "%s", "version 3", 1), nil)
+	in, err := newInstance(n.d.cfg.Instances[0], n.d.lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adv := in.advert
+	adv.Priority = 150
+	src, dst := netip.MustParseAddr("192.0.2.11"), netip.MustParseAddr("224.0.0.18")
+	pkt, err := adv.AppendMarshal(nil, vrrp.MarshalOptions{Family: vrrp.IPv4, Src: src, Dst: dst, Checksum: vrrp.ChecksumPseudoHeader})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.d.ctx = context.Background()
+	n.d.receiver(in)(pkt, transport.Meta{Src: src, Dst: dst, TTL: 255})
+	if got := in.snapshot().Drops["own_advert"]; got != 1 || len(n.d.events) != 0 {
+		t.Errorf("own_advert drops %d, queued events %d; want 1 and 0", got, len(n.d.events))
+	}
 }
