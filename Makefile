@@ -67,3 +67,45 @@ keywords:
 
 clean:
 	rm -rf bin
+
+# packaging
+# `make deb`: bin/govrrp_VERSION_ARCH.deb with nfpm (run through the module proxy, not in go.mod), the binary
+# built with -X main.version, section-8 man pages and completions generated from the cobra tree by a
+# -tags gendocs build of cmd/govrrp (cmd/govrrp/gendocs.go). `make man` / `make completions`: bin/pkg/man,
+# bin/pkg/completions. `sudo make deb-test`: installs the .deb on THIS machine (Debian's keepalived installed
+# beside it), checks it, purges it; not part of `make test`. `sudo make deb-test SWAP_KEEPALIVED=1` also removes
+# and reinstalls Debian's keepalived around the .deb (the alternative's trigger): never beside `make test`.
+NFPM_VERSION := v2.45.2
+PKG_DIR      := bin/pkg
+# VERSION: git describe of a vX.Y.Z tag (v1.2.3-4-gabcdef -> 1.2.3+4.gabcdef), else 0.0.0+gitDATE.SHA.
+VERSION ?= $(shell d=$$(git describe --tags --match 'v[0-9]*' 2>/dev/null) && echo "$$d" | sed -e 's/^v//' -e 's/-\([0-9][0-9]*\)-g\([0-9a-f][0-9a-f]*\)$$/+\1.g\2/' || git log -1 --date=format:%Y%m%d --format='0.0.0+git%cd.%h' 2>/dev/null || echo 0.0.0)
+VERSION := $(VERSION)
+# Man page dates from the last commit, so the pages (and their gzip) are reproducible.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+SOURCE_DATE_EPOCH := $(SOURCE_DATE_EPOCH)
+DEB_ARCH     := $(shell $(GO) env GOARCH)
+
+.PHONY: deb man completions deb-test pkg-gendocs
+
+pkg-gendocs:
+	@mkdir -p $(PKG_DIR)
+	$(GO) build -tags gendocs -o $(PKG_DIR)/govrrp-gendocs ./cmd/govrrp
+
+man: pkg-gendocs
+	rm -rf $(PKG_DIR)/man
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(PKG_DIR)/govrrp-gendocs -version $(VERSION) -man $(PKG_DIR)/man
+
+completions: pkg-gendocs
+	rm -rf $(PKG_DIR)/completions
+	$(PKG_DIR)/govrrp-gendocs -completions $(PKG_DIR)/completions
+
+deb: man completions
+	$(GO) build -trimpath -ldflags '-X main.version=$(VERSION)' -o $(PKG_DIR)/govrrp ./cmd/govrrp
+	rm -f bin/govrrp_*.deb
+	VERSION='$(VERSION)' DEB_ARCH='$(DEB_ARCH)' SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION) \
+		pkg --packager deb --config packaging/nfpm.yaml --target bin/
+
+deb-test: deb
+	GOVRRP_DEB_TEST=1 GOVRRP_DEB_TEST_KEEPALIVED='$(SWAP_KEEPALIVED)' \
+	GOVRRP_DEB="$$(ls $(CURDIR)/bin/govrrp_*.deb)" GOVRRP_DEB_VERSION='$(VERSION)' \
+		$(GO) test -count=1 -v -timeout 10m -run 'Deb' ./packaging/

@@ -18,7 +18,9 @@ func newRootCmd() *cobra.Command {
 side of keepalived. It reads /etc/keepalived/keepalived.conf as it is.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version,
 	}
+	root.SetVersionTemplate("govrrp {{.Version}}\n")
 	root.AddCommand(newRunCmd(), newStatusCmd(), newReloadCmd(), newConfigCmd(), newVersionCmd())
 	return root
 }
