@@ -20,25 +20,16 @@ func (h *Host) SetLinkUp(ifname string, up bool) error {
 	if err := checkIfname(ifname); err != nil {
 		return err
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	nl, err := h.handle()
-	if err != nil {
-		return err
-	}
-	link, err := nl.LinkByName(ifname)
-	if err != nil {
-		return fmt.Errorf("netlab: %s: link %s: %w", h.name, ifname, err)
-	}
-	if up {
-		err = nl.LinkSetUp(link)
-	} else {
-		err = nl.LinkSetDown(link)
-	}
-	if err != nil {
-		return fmt.Errorf("netlab: %s: set %s up=%v: %w", h.name, ifname, up, err)
-	}
-	return nil
+	return h.withLink(ifname, func(nl *netlink.Handle, link netlink.Link) error {
+		err := nl.LinkSetDown(link)
+		if up {
+			err = nl.LinkSetUp(link)
+		}
+		if err != nil {
+			return fmt.Errorf("netlab: %s: set %s up=%v: %w", h.name, ifname, up, err)
+		}
+		return nil
+	})
 }
 
 // SetCarrier cuts (up=false) or restores the cable of the host's ifname,
@@ -84,20 +75,15 @@ func (h *Host) SetCarrier(s *Segment, ifname string, up bool) error {
 // vethPeerIndex is the ifindex, in the peer's namespace, of the other end
 // of the host's veth ifname (IFLA_LINK).
 func (h *Host) vethPeerIndex(ifname string) (int, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	nl, err := h.handle()
-	if err != nil {
-		return 0, err
-	}
-	link, err := nl.LinkByName(ifname)
-	if err != nil {
-		return 0, fmt.Errorf("netlab: %s: link %s: %w", h.name, ifname, err)
-	}
-	if link.Type() != "veth" || link.Attrs().ParentIndex == 0 {
-		return 0, fmt.Errorf("netlab: %s: %s is a %s without a veth peer", h.name, ifname, link.Type())
-	}
-	return link.Attrs().ParentIndex, nil
+	var idx int
+	err := h.withLink(ifname, func(_ *netlink.Handle, link netlink.Link) error {
+		if link.Type() != "veth" || link.Attrs().ParentIndex == 0 {
+			return fmt.Errorf("netlab: %s: %s is a %s without a veth peer", h.name, ifname, link.Type())
+		}
+		idx = link.Attrs().ParentIndex
+		return nil
+	})
+	return idx, err
 }
 
 // Carrier reports whether ifname is up with carrier (IFF_UP and
@@ -106,18 +92,13 @@ func (h *Host) Carrier(ifname string) (bool, error) {
 	if h.err != nil {
 		return false, h.err
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	nl, err := h.handle()
-	if err != nil {
-		return false, err
-	}
-	link, err := nl.LinkByName(ifname)
-	if err != nil {
-		return false, fmt.Errorf("netlab: %s: link %s: %w", h.name, ifname, err)
-	}
-	f := link.Attrs().RawFlags // the kernel's IFF_* bits (net.Flags numbers differ)
-	return f&unix.IFF_UP != 0 && f&unix.IFF_RUNNING != 0, nil
+	var up bool
+	err := h.withLink(ifname, func(_ *netlink.Handle, link netlink.Link) error {
+		f := link.Attrs().RawFlags // the kernel's IFF_* bits (net.Flags numbers differ)
+		up = f&unix.IFF_UP != 0 && f&unix.IFF_RUNNING != 0
+		return nil
+	})
+	return up, err
 }
 
 // WaitCarrier polls until Carrier(ifname) == up.

@@ -315,6 +315,26 @@ func (s *Segment) attach(port string) error {
 
 // configure adds the addresses (v6 without DAD) and brings ifname up.
 func (h *Host) configure(ifname string, v4, v6 netip.Prefix) error {
+	return h.withLink(ifname, func(nl *netlink.Handle, link netlink.Link) error {
+		addrs := []*netlink.Addr{}
+		if v4.IsValid() {
+			addrs = append(addrs, &netlink.Addr{IPNet: ipNet(v4)})
+		}
+		if v6.IsValid() {
+			addrs = append(addrs, &netlink.Addr{IPNet: ipNet(v6), Flags: unix.IFA_F_NODAD})
+		}
+		for _, a := range addrs {
+			if err := nl.AddrAdd(link, a); err != nil {
+				return fmt.Errorf("netlab: %s: add %s to %s: %w", h.name, a.IPNet, ifname, err)
+			}
+		}
+		return linkUp(nl, h.name, ifname)
+	})
+}
+
+// withLink runs fn with the host's netlink handle and its link ifname,
+// holding the host's lock.
+func (h *Host) withLink(ifname string, fn func(*netlink.Handle, netlink.Link) error) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	nl, err := h.handle()
@@ -325,19 +345,7 @@ func (h *Host) configure(ifname string, v4, v6 netip.Prefix) error {
 	if err != nil {
 		return fmt.Errorf("netlab: %s: link %s: %w", h.name, ifname, err)
 	}
-	addrs := []*netlink.Addr{}
-	if v4.IsValid() {
-		addrs = append(addrs, &netlink.Addr{IPNet: ipNet(v4)})
-	}
-	if v6.IsValid() {
-		addrs = append(addrs, &netlink.Addr{IPNet: ipNet(v6), Flags: unix.IFA_F_NODAD})
-	}
-	for _, a := range addrs {
-		if err := nl.AddrAdd(link, a); err != nil {
-			return fmt.Errorf("netlab: %s: add %s to %s: %w", h.name, a.IPNet, ifname, err)
-		}
-	}
-	return linkUp(nl, h.name, ifname)
+	return fn(nl, link)
 }
 
 // checkIfname enforces the kernel's IFNAMSIZ and keeps names argv-safe.
@@ -446,21 +454,15 @@ func (h *Host) addrList(ifname string, family int) ([]netlink.Addr, error) {
 	if h.err != nil {
 		return nil, h.err
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	nl, err := h.handle()
-	if err != nil {
-		return nil, err
-	}
-	link, err := nl.LinkByName(ifname)
-	if err != nil {
-		return nil, fmt.Errorf("netlab: %s: link %s: %w", h.name, ifname, err)
-	}
-	addrs, err := nl.AddrList(link, family)
-	if err != nil {
-		return nil, fmt.Errorf("netlab: %s: addresses of %s: %w", h.name, ifname, err)
-	}
-	return addrs, nil
+	var addrs []netlink.Addr
+	err := h.withLink(ifname, func(nl *netlink.Handle, link netlink.Link) error {
+		var err error
+		if addrs, err = nl.AddrList(link, family); err != nil {
+			return fmt.Errorf("netlab: %s: addresses of %s: %w", h.name, ifname, err)
+		}
+		return nil
+	})
+	return addrs, err
 }
 
 // Addrs lists every address (v4 and v6, link-locals included) on ifname.
