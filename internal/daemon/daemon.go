@@ -24,6 +24,7 @@ import (
 
 	"github.com/govrrp/govrrp/internal/control"
 	"github.com/govrrp/govrrp/internal/fsm"
+	"github.com/govrrp/govrrp/internal/kadump"
 	"github.com/govrrp/govrrp/internal/track"
 	"github.com/govrrp/govrrp/internal/transport"
 	"github.com/govrrp/govrrp/internal/vip"
@@ -99,10 +100,11 @@ type Daemon struct {
 	bus         func() (*dbus.Conn, error)
 	socks       map[*transport.Mux]*sockUse
 	notify      notifier
-	notifyFP    *notifyFP        // what the running notifier was built from
-	metrics     *control.Metrics // nil without --metrics-listen (its methods are nil-safe)
-	sdActive    bool             // READY=1 sent: state changes update STATUS=
-	sdFailed    bool             // an sd_notify error was logged
+	notifyFP    *notifyFP            // what the running notifier was built from
+	metrics     *control.Metrics     // nil without --metrics-listen (its methods are nil-safe)
+	statsBase   kadump.StatsBaseline // keepalived's STATS_CLEAR: what dumps subtract
+	sdActive    bool                 // READY=1 sent: state changes update STATUS=
+	sdFailed    bool                 // an sd_notify error was logged
 	newTrackers trackerFactory
 	newNotifier notifierFactory
 }

@@ -18,7 +18,7 @@ import (
 const noControl = "-"
 
 // keepalivedDumpSignals are DATA, STATS, JSON and STATS_CLEAR.
-var keepalivedDumpSignals = []os.Signal{syscall.SIGUSR1, syscall.SIGUSR2, syscall.Signal(36), syscall.Signal(63)}
+var keepalivedDumpSignals = []os.Signal{sigData, sigStats, sigJSON, sigStatsClear}
 
 // shutdownBudget bounds the graceful stop: priority-0 adverts and VIP
 // removal are quick, but a wedged netlink call must not hang systemd.
@@ -84,7 +84,7 @@ func (d *Daemon) run(ctx context.Context, o Options, sig signals) error {
 		case <-sig.hup:
 			d.reload("SIGHUP")
 		case s := <-sig.dump:
-			d.log.Warn("keepalived data/stats dump signal is not implemented; use `govrrp status --json`", "signal", s.String())
+			d.onDumpSignal(s)
 		case e := <-d.events:
 			d.serve(e)
 		}

@@ -1,0 +1,284 @@
+package kadump
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/govrrp/govrrp/internal/control"
+	"github.com/govrrp/govrrp/pkg/kaconf"
+)
+
+func loadString(t *testing.T, text string) *kaconf.Config {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "keepalived.conf")
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := kaconf.Load(p, kaconf.LoadOptions{})
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	return cfg
+}
+
+const minimalInstance = "vrrp_instance VI_C {\n interface lan0\n virtual_router_id 60\n priority 100\n virtual_ipaddress {\n  192.0.2.60/24\n }\n}\n"
+
+// TestFileNameMatchesKeepalived checks FileName against where keepalived
+// 2.2.7 put its files in capture.sh's experiments (paths.txt).
+func TestFileNameMatchesKeepalived(t *testing.T) {
+	f, err := os.Open(filepath.Join(capDir, "paths.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	seen := map[string][]string{}
+	var variant string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if v, ok := strings.CutPrefix(line, "# "); ok {
+			variant = ""
+			if v, ok = strings.CutSuffix(v, ": files written"); ok {
+				variant = v
+			}
+			continue
+		}
+		if variant != "" && !strings.Contains(line, "_parent") {
+			seen[variant] = append(seen[variant], strings.TrimPrefix(line, "/tmp/"))
+		}
+	}
+	if len(seen) != 6 {
+		t.Fatalf("paths.txt has %d experiments, want the 6 of capture.sh", len(seen))
+	}
+	for variant, files := range seen {
+		var conf strings.Builder
+		if strings.Contains(variant, "net_namespace") {
+			conf.WriteString("net_namespace <NS>\n")
+		}
+		if strings.HasPrefix(variant, "instance") || strings.Contains(variant, "+instance") {
+			conf.WriteString("instance kd1\n")
+		}
+		conf.WriteString("global_defs {\n")
+		if strings.Contains(variant, "data_use_instance") {
+			conf.WriteString(" data_use_instance\n")
+		}
+		if strings.Contains(variant, "tmp_config_directory") {
+			conf.WriteString(" tmp_config_directory /var/tmp\n")
+		}
+		conf.WriteString("}\n" + minimalInstance)
+		cfg := loadString(t, conf.String())
+		var got []string
+		for _, k := range []Kind{Data, JSON, Stats} {
+			got = append(got, FileName(k, cfg))
+		}
+		if d := cmp.Diff(slices.Sorted(slices.Values(files)), slices.Sorted(slices.Values(got))); d != "" {
+			t.Errorf("%s: file names (-keepalived +govrrp):\n%s", variant, d)
+		}
+	}
+}
+
+func TestDefaultDir(t *testing.T) {
+	t.Setenv("TMPDIR", "")
+	if got := DefaultDir(); got != "/tmp" {
+		t.Errorf("DefaultDir() = %q without TMPDIR, want /tmp", got)
+	}
+	t.Setenv("TMPDIR", "/var/lib/x")
+	if got := DefaultDir(); got != "/var/lib/x" {
+		t.Errorf("DefaultDir() = %q, want $TMPDIR (keepalived honours it, paths.txt)", got)
+	}
+}
+
+func TestDumpWritesAtomicallyWithKeepalivedsMode(t *testing.T) {
+	dir := t.TempDir()
+	cfg := loadNode(t, "a")
+	st := nodeStatus("a")
+	for _, k := range []Kind{Data, Stats, JSON} {
+		path, err := Dump(k, dir, st, cfg)
+		if err != nil {
+			t.Fatalf("Dump(%v): %v", k, err)
+		}
+		if want := filepath.Join(dir, FileName(k, cfg)); path != want {
+			t.Errorf("Dump(%v) = %q, want %q", k, path, want)
+		}
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want 0600 as keepalived", path, fi.Mode().Perm())
+		}
+		var want bytes.Buffer
+		if err := Write(&want, k, st, cfg); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := os.ReadFile(path); !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("%s differs from Write's output", path)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if d := cmp.Diff([]string{"keepalived.data", "keepalived.json", "keepalived.stats"}, names); d != "" {
+		t.Errorf("directory after dumps (temporary files left?):\n%s", d)
+	}
+}
+
+func TestDumpDefaultsToTMPDIR(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("TMPDIR", dir)
+	path, err := Dump(Stats, "", nodeStatus("b"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if path != filepath.Join(dir, "keepalived.stats") {
+		t.Errorf("path %q, want it in $TMPDIR", path)
+	}
+}
+
+func TestDumpFailsCleanly(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "missing")
+	if _, err := Dump(Data, dir, nodeStatus("a"), nil); err == nil {
+		t.Error("Dump into a missing directory succeeded")
+	}
+	if _, err := Dump(Kind(9), t.TempDir(), nodeStatus("a"), nil); !errors.Is(err, ErrKind) {
+		t.Errorf("Dump(Kind(9)) error %v, want ErrKind", err)
+	}
+	// A directory where the target name is taken by a directory: the rename
+	// fails and the temporary file is removed.
+	dir = t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "keepalived.json"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Dump(JSON, dir, nodeStatus("a"), nil); err == nil {
+		t.Error("Dump over a directory succeeded")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("left behind: %v", entries)
+	}
+}
+
+// TestDumpConcurrentReaders: a reader never sees a partial file, and dumps
+// running in goroutines only read the shared snapshot (run with -race).
+func TestDumpConcurrentReaders(t *testing.T) {
+	dir := t.TempDir()
+	cfg := loadNode(t, "a")
+	st := nodeStatus("a")
+	var want bytes.Buffer
+	if err := WriteData(&want, st, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Dump(Data, dir, st, cfg); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				if _, err := Dump(Data, dir, st, cfg); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for reading := true; reading; {
+		select {
+		case <-done:
+			reading = false
+		default:
+		}
+		got, err := os.ReadFile(filepath.Join(dir, "keepalived.data"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("reader saw %d bytes, want the whole %d", len(got), want.Len())
+		}
+	}
+}
+
+func TestCountersOf(t *testing.T) {
+	in := control.Instance{AdvertsReceived: 7, AdvertsSent: 9,
+		Drops: map[string]uint64{"too_short": 1, "length": 2, "ttl": 3, "type": 4, "interval_mismatch": 5,
+			"auth_type": 6, "auth_ah_unsupported": 7, "auth_mismatch": 8, "checksum": 100, "version": 100},
+		Warnings: map[string]uint64{"addr_mismatch": 2, "addr_count|addr_mismatch": 3, "interval_mismatch": 100}}
+	want := Counters{AdvertRcvd: 7, AdvertSent: 9, PacketLenErr: 3, IPTTLErr: 3, InvalidTypeRcvd: 4,
+		AdvertIntervalErr: 5, AuthTypeMismatch: 6, InvalidAuthType: 7, AuthFailure: 8, AddrListErr: 5}
+	if d := cmp.Diff(want, CountersOf(in)); d != "" {
+		t.Errorf("CountersOf (-want +got):\n%s", d)
+	}
+}
+
+func TestStatsBaseline(t *testing.T) {
+	st := control.Status{Instances: []control.Instance{
+		{Name: "VI_1", VRID: 1, AdvertsSent: 10, AdvertsReceived: 4, Transitions: 2, Drops: map[string]uint64{"ttl": 3}},
+		{Name: "VI_2", VRID: 2, AdvertsSent: 5},
+	}}
+	var zero StatsBaseline
+	if d := cmp.Diff(st, zero.Apply(st)); d != "" {
+		t.Errorf("the zero baseline changed the status:\n%s", d)
+	}
+	base := NewBaseline(st)
+	st.Instances[0].Drops["ttl"] = 99 // the baseline keeps its own copy
+	later := control.Status{Instances: []control.Instance{
+		{Name: "VI_1", VRID: 1, AdvertsSent: 15, AdvertsReceived: 4, Transitions: 2, Drops: map[string]uint64{"ttl": 4, "type": 1}},
+		{Name: "VI_2", VRID: 2, AdvertsSent: 1}, // re-created by a reload: counts from its start
+		{Name: "VI_3", VRID: 3, AdvertsSent: 8}, // new since the clear
+	}}
+	got := base.Apply(later)
+	want := control.Status{Instances: []control.Instance{
+		{Name: "VI_1", VRID: 1, AdvertsSent: 5, Drops: map[string]uint64{"ttl": 1, "type": 1}},
+		{Name: "VI_2", VRID: 2, AdvertsSent: 1},
+		{Name: "VI_3", VRID: 3, AdvertsSent: 8},
+	}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("Apply (-want +got):\n%s", d)
+	}
+	if later.Instances[0].AdvertsSent != 15 || later.Instances[0].Drops["ttl"] != 4 {
+		t.Error("Apply changed its argument")
+	}
+}
+
+func TestJSONStringEscapes(t *testing.T) {
+	var b bytes.Buffer
+	w := bufio.NewWriter(&b)
+	jsonString(w, "a/b\"c\\d\n\x01é\xff")
+	w.Flush()
+	if want := `"a\/b\"c\\d\n\u0001é\ufffd"`; b.String() != want {
+		t.Errorf("jsonString = %s, want %s", b.String(), want)
+	}
+}
+
+func TestWriteWithoutConfig(t *testing.T) {
+	// A snapshot alone renders (keepalived's defaults stand in for the
+	// configuration).
+	for _, k := range []Kind{Data, Stats, JSON} {
+		var b bytes.Buffer
+		if err := Write(&b, k, nodeStatus("b"), nil); err != nil || b.Len() == 0 {
+			t.Errorf("Write(%v, nil config): %d bytes, %v", k, b.Len(), err)
+		}
+	}
+}
+
+func TestDataUseInstanceOff(t *testing.T) {
+	cfg := loadString(t, "instance kd1\nglobal_defs {\n data_use_instance false\n}\n"+minimalInstance)
+	if got := FileName(Data, cfg); got != "keepalived.data" {
+		t.Errorf("FileName = %q with data_use_instance false", got)
+	}
+}
