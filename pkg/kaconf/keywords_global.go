@@ -100,7 +100,7 @@ var globalTable = newTable("global_defs", globalSink, []kwG{
 		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.Strict = true }},
 	{name: "vrrp_check_unicast_src", status: ParsedOnly, doc: "accept unicast adverts only from peers",
 		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.CheckUnicastSrc = true }},
-	{name: "vrrp_skip_check_adv_addr", status: ParsedOnly, doc: "skip VIP list check for the same master",
+	{name: "vrrp_skip_check_adv_addr", status: Supported, doc: "skip VIP list check for the same master (govrrp never drops for it)",
 		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.SkipCheckAdvAddr = true }},
 	{name: "notification_email", args: "{ ADDR ... }", block: true, status: ParsedOnly, doc: "mail recipients",
 		fn: func(c *ctx, n *Node, g *GlobalDefs) {

@@ -157,7 +157,7 @@ var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
 	iOther("use_ipvlan", "[IFNAME] [ADDR] [MODE]", 0, 3, "ipvlan instead of macvlan"),
 	iOther("native_ipv6", "", 0, 0, "deprecated: force IPv6"),
 	iFlag("dont_track_primary", "ignore faults of the instance interface", func(in *Instance) { in.DontTrackPrimary = true }).with(Supported),
-	iBool("skip_check_adv_addr", "skip VIP list check for the same master", func(in *Instance, v bool) { in.SkipCheckAdvAddr = v }),
+	iBool("skip_check_adv_addr", "skip VIP list check for the same master (govrrp never drops for it)", func(in *Instance, v bool) { in.SkipCheckAdvAddr = v }).with(Supported),
 	iFlag("promote_secondaries", "set promote_secondaries on the interface", func(in *Instance) { in.PromoteSecondaries = true }),
 	iFlag("no_virtual_ipaddress", "allow an instance without VIPs (keepalived > 2.2)", func(in *Instance) { in.NoVirtualIPAddress = true }),
 	{name: "virtual_routes", args: "{ ROUTE ... }", block: true, status: ParsedOnly, doc: "routes moved with the VIPs, kept raw",
