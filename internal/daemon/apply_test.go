@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/govrrp/govrrp/internal/control"
 	"github.com/govrrp/govrrp/internal/transport"
+	"github.com/govrrp/govrrp/pkg/kaconf"
 )
 
 const reloadBase = `vrrp_instance VI_1 {
@@ -181,4 +183,29 @@ func TestReloadOverControlSocket(t *testing.T) {
 	if err != nil || after.Instances[0].State != "MASTER" || after.Instances[0].Priority != 150 || after.Instances[0].Transitions != st.Instances[0].Transitions {
 		t.Errorf("after the broken reload: %+v, %v; want VI_1 MASTER at 150 with no transition", after.Instances, err)
 	}
+}
+
+// An instance removed by a reload is told as DELETED (notify maps it to
+// FAULT unless notify_deleted, as keepalived); a kept one is told nothing.
+func TestReloadNotifiesDeleted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		seg := transport.NewSegment()
+		notes := &fakeNotifier{}
+		a := startNodeWith(t, seg, "192.0.2.11", reloadConf("", "200"), func(dp *deps) {
+			dp.notifier = func(*kaconf.Config, *slog.Logger) (notifier, error) { return notes, nil }
+		})
+		time.Sleep(5 * time.Second)
+		if out := reloadNode(t, a, reloadConf("", "")); out.err != nil {
+			t.Fatal(out.err)
+		}
+		synctest.Wait()
+		want := []string{"VI_1 BACKUP 150", "VI_2 BACKUP 200", "VI_1 MASTER 150", "VI_2 MASTER 200", "VI_2 DELETED 200"}
+		got := notes.got()
+		slices.Sort(want[:4])
+		slices.Sort(got[:min(4, len(got))])
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("notifications (-want +got):\n%s", diff)
+		}
+		a.stop(t)
+	})
 }

@@ -130,7 +130,7 @@ var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
 	iScript("notify_fault", "script on FAULT", func(in *Instance, s string) { in.NotifyFault = s }).with(Supported),
 	iScript("notify_stop", "script on stop", func(in *Instance, s string) { in.NotifyStop = s }).with(Supported),
 	iScript("notify_master_rx_lower_pri", "script when master sees a lower priority", func(in *Instance, s string) { in.NotifyMasterRxLowerPri = s }).with(Supported),
-	{name: "notify_deleted", args: "[CMD [USER [GROUP]]]", max: 3, status: ParsedOnly, doc: "DELETED instead of FAULT on reload removal",
+	{name: "notify_deleted", args: "[CMD [USER [GROUP]]]", max: 3, status: Supported, doc: "DELETED instead of FAULT on reload removal",
 		fn: func(c *ctx, n *Node, in *Instance) {
 			in.NotifyDeleted, in.NotifyDeletedSet = argText(n, 0), true
 			setRunAs(&in.RunAs, n, 1)

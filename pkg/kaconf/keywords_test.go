@@ -21,7 +21,7 @@ func TestSupportedKeywords(t *testing.T) {
 		"vrrp_instance.advert_int", "vrrp_instance.authentication", "vrrp_instance.dont_track_primary",
 		"vrrp_instance.garp_master_delay", "vrrp_instance.garp_master_refresh", "vrrp_instance.garp_master_refresh_repeat",
 		"vrrp_instance.garp_master_repeat", "vrrp_instance.interface", "vrrp_instance.mcast_src_ip",
-		"vrrp_instance.nopreempt", "vrrp_instance.notify", "vrrp_instance.notify_backup", "vrrp_instance.notify_fault",
+		"vrrp_instance.nopreempt", "vrrp_instance.notify", "vrrp_instance.notify_backup", "vrrp_instance.notify_deleted", "vrrp_instance.notify_fault",
 		"vrrp_instance.notify_master", "vrrp_instance.notify_master_rx_lower_pri", "vrrp_instance.notify_priority_changes",
 		"vrrp_instance.notify_stop", "vrrp_instance.preempt_delay", "vrrp_instance.priority", "vrrp_instance.skip_check_adv_addr", "vrrp_instance.state",
 		"vrrp_instance.track_file", "vrrp_instance.track_interface", "vrrp_instance.track_process",
