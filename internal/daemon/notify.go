@@ -44,19 +44,3 @@ func (d *Daemon) priorityChanged(in *instance) {
 // notifierFactory builds the notifier of a configuration; nil when it has
 // nothing to notify.
 type notifierFactory func(cfg *kaconf.Config, log *slog.Logger) (notifier, error)
-
-// startNotify sets up notifications before any instance starts, so the
-// first transition (INIT -> BACKUP) is told like keepalived tells it.
-func (d *Daemon) startNotify() error {
-	if d.newNotifier == nil {
-		return nil
-	}
-	n, err := d.newNotifier(d.cfg, d.log)
-	if err != nil {
-		return err
-	}
-	if n != nil {
-		d.notify = n
-	}
-	return nil
-}
