@@ -10,6 +10,7 @@ package control
 
 import (
 	"context"
+	"encoding/json"
 	"sync/atomic"
 	"time"
 )
@@ -53,6 +54,50 @@ type Instance struct {
 	Warnings          map[string]uint64 `json:"warnings,omitempty"`
 	Transitions       uint64            `json:"transitions"`
 	Tracks            []Track           `json:"tracks,omitempty"`
+
+	// BecameMaster and ReleasedMaster count transitions into and out of
+	// MASTER (keepalived's become_master and release_master).
+	BecameMaster   uint64 `json:"became_master"`
+	ReleasedMaster uint64 `json:"released_master"`
+	// PriorityZeroSent counts priority-0 adverts sent (one per packet, as
+	// AdvertsSent), PriorityZeroReceived the accepted ones received.
+	PriorityZeroSent     uint64 `json:"priority_zero_sent"`
+	PriorityZeroReceived uint64 `json:"priority_zero_received"`
+	// MasterPriority is the priority of the last advert accepted from the
+	// current master, our own effective priority while MASTER; 0 before any.
+	MasterPriority uint8 `json:"master_priority,omitempty"`
+	// MasterAdverInt is Master_Adver_Interval: our own interval while
+	// MASTER, the one learned from the master's adverts (v3) otherwise. On
+	// the wire it is master_adver_int_ms, whole milliseconds (VRRP intervals
+	// are whole centiseconds); 0 while unknown.
+	MasterAdverInt time.Duration `json:"-"`
+}
+
+// instanceFields is Instance without its JSON methods.
+type instanceFields Instance
+
+// instanceJSON is Instance as JSON: its fields, and MasterAdverInt in
+// milliseconds.
+type instanceJSON struct {
+	instanceFields
+	MasterAdverIntMS int64 `json:"master_adver_int_ms,omitempty"`
+}
+
+// MarshalJSON writes the instance with MasterAdverInt as master_adver_int_ms.
+func (in Instance) MarshalJSON() ([]byte, error) {
+	return json.Marshal(instanceJSON{instanceFields(in), in.MasterAdverInt.Milliseconds()})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes. Like encoding/json's own
+// decoding it keeps what b does not set.
+func (in *Instance) UnmarshalJSON(b []byte) error {
+	w := instanceJSON{instanceFields(*in), in.MasterAdverInt.Milliseconds()}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*in = Instance(w.instanceFields)
+	in.MasterAdverInt = time.Duration(w.MasterAdverIntMS) * time.Millisecond
+	return nil
 }
 
 // Track is one tracked object of an instance: what was last seen and what it

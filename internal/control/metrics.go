@@ -290,6 +290,7 @@ type statusCollector struct {
 
 	state, priority, effPriority, masterInfo             *prometheus.Desc
 	sent, received, dropped, warned, transitions, lastTr *prometheus.Desc
+	priZero, becameMaster                                *prometheus.Desc
 	socketDropped                                        *prometheus.Desc
 	trackOK, trackEffect, trackFault                     *prometheus.Desc
 
@@ -314,6 +315,9 @@ func newStatusCollector(p Provider) *statusCollector {
 		warned:      prometheus.NewDesc("govrrp_adverts_warnings_total", "Adverts accepted with a warning, by warning (an advert with two warnings counts in both).", with("warning"), nil),
 		transitions: prometheus.NewDesc("govrrp_instance_transitions_total", "State transitions since the daemon started.", inst, nil),
 		lastTr:      prometheus.NewDesc("govrrp_instance_last_transition_timestamp_seconds", "Unix time the instance entered its current state.", inst, nil),
+		priZero: prometheus.NewDesc("govrrp_priority_zero_adverts_total",
+			"Priority-0 adverts (a master resigning: shutdown, fault, removal), sent or accepted, by direction.", with("direction"), nil),
+		becameMaster: prometheus.NewDesc("govrrp_instance_became_master_total", "Transitions into MASTER since the daemon started.", inst, nil),
 		socketDropped: prometheus.NewDesc("govrrp_socket_adverts_dropped_total",
 			"Packets a shared socket dropped before any instance saw them, by reason.", []string{"interface", "family", "reason"}, nil),
 		trackOK:     prometheus.NewDesc("govrrp_track_ok", "1 if the tracked object's last result is good, 0 if failed or still pending.", track, nil),
@@ -339,7 +343,7 @@ func newStatusCollector(p Provider) *statusCollector {
 func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.state, c.priority, c.effPriority, c.masterInfo, c.sent, c.received, c.dropped, c.warned,
-		c.transitions, c.lastTr, c.socketDropped, c.trackOK, c.trackEffect, c.trackFault,
+		c.transitions, c.lastTr, c.priZero, c.becameMaster, c.socketDropped, c.trackOK, c.trackEffect, c.trackFault,
 	} {
 		ch <- d
 	}
@@ -395,6 +399,9 @@ func (c *statusCollector) collectInstance(ch chan<- prometheus.Metric, in *Insta
 		emit(ch, c.warned, prometheus.CounterValue, float64(warned[w]), with(w)...)
 	}
 	emit(ch, c.transitions, prometheus.CounterValue, float64(in.Transitions), lv...)
+	emit(ch, c.becameMaster, prometheus.CounterValue, float64(in.BecameMaster), lv...)
+	emit(ch, c.priZero, prometheus.CounterValue, float64(in.PriorityZeroSent), with("sent")...)
+	emit(ch, c.priZero, prometheus.CounterValue, float64(in.PriorityZeroReceived), with("received")...)
 	if !in.Since.IsZero() {
 		emit(ch, c.lastTr, prometheus.GaugeValue, float64(in.Since.UnixNano())/1e9, lv...)
 	}

@@ -53,7 +53,7 @@ func twoInstances() Status {
 			AdvertsSent: 3, AdvertsReceived: 1234,
 			Drops:       map[string]uint64{"checksum": 2, "ttl": 1, "not_a_peer": 5, "queue_full": 1, "some_future_reason": 7},
 			Warnings:    map[string]uint64{"addr_mismatch": 3, "src_not_link_local|addr_mismatch": 2},
-			Transitions: 4,
+			Transitions: 4, BecameMaster: 2, PriorityZeroReceived: 1,
 			Tracks: []Track{
 				{Kind: "track_script", Name: "chk_apache", State: "ok", OK: true, Weight: 20, Effect: "+20"},
 				{Kind: "track_interface", Name: "eth1", State: "down", Weight: -40, Effect: "-40"},
@@ -63,7 +63,7 @@ func twoInstances() Status {
 		}, {
 			Name: "VI_DB", Interface: "eth1", VRID: 52, Version: 3, Family: "inet6",
 			State: "FAULT", Reason: "interface eth1 down", Since: time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC),
-			Priority: 90, EffectivePriority: 0,
+			Priority: 90, EffectivePriority: 0, BecameMaster: 1, PriorityZeroSent: 1,
 			Tracks: []Track{{Kind: "interface", Name: "eth1", State: "down", Weight: 0, Effect: "FAULT"}},
 		}},
 		Sockets: []Socket{
@@ -158,6 +158,16 @@ govrrp_adverts_warnings_total{family="inet6",interface="eth1",vrid="52",vrrp_ins
 govrrp_adverts_warnings_total{family="inet6",interface="eth1",vrid="52",vrrp_instance="VI_DB",warning="first_addr_not_link_local"} 0
 govrrp_adverts_warnings_total{family="inet6",interface="eth1",vrid="52",vrrp_instance="VI_DB",warning="interval_mismatch"} 0
 govrrp_adverts_warnings_total{family="inet6",interface="eth1",vrid="52",vrrp_instance="VI_DB",warning="src_not_link_local"} 0
+# HELP govrrp_priority_zero_adverts_total Priority-0 adverts (a master resigning: shutdown, fault, removal), sent or accepted, by direction.
+# TYPE govrrp_priority_zero_adverts_total counter
+govrrp_priority_zero_adverts_total{direction="received",family="inet",interface="eth0",vrid="51",vrrp_instance="VI_WEB"} 1
+govrrp_priority_zero_adverts_total{direction="received",family="inet6",interface="eth1",vrid="52",vrrp_instance="VI_DB"} 0
+govrrp_priority_zero_adverts_total{direction="sent",family="inet",interface="eth0",vrid="51",vrrp_instance="VI_WEB"} 0
+govrrp_priority_zero_adverts_total{direction="sent",family="inet6",interface="eth1",vrid="52",vrrp_instance="VI_DB"} 1
+# HELP govrrp_instance_became_master_total Transitions into MASTER since the daemon started.
+# TYPE govrrp_instance_became_master_total counter
+govrrp_instance_became_master_total{family="inet",interface="eth0",vrid="51",vrrp_instance="VI_WEB"} 2
+govrrp_instance_became_master_total{family="inet6",interface="eth1",vrid="52",vrrp_instance="VI_DB"} 1
 # HELP govrrp_socket_adverts_dropped_total Packets a shared socket dropped before any instance saw them, by reason.
 # TYPE govrrp_socket_adverts_dropped_total counter
 govrrp_socket_adverts_dropped_total{family="inet",interface="eth0",reason="too_short"} 0
@@ -186,6 +196,7 @@ govrrp_track_fault{kind="track_script",name="chk_apache",vrrp_instance="VI_WEB"}
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(expected),
 		"govrrp_instance_state", "govrrp_instance_effective_priority", "govrrp_instance_master_info",
 		"govrrp_instance_last_transition_timestamp_seconds", "govrrp_adverts_warnings_total",
+		"govrrp_priority_zero_adverts_total", "govrrp_instance_became_master_total",
 		"govrrp_socket_adverts_dropped_total", "govrrp_track_ok", "govrrp_track_effect", "govrrp_track_fault"); err != nil {
 		t.Error(err)
 	}

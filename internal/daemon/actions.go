@@ -63,7 +63,7 @@ func (d *Daemon) sendAdvert(in *instance, prio uint8) {
 			d.log.Warn("advert not sent", "instance", in.name, "to", dst, "err", err)
 			continue
 		}
-		in.countSent()
+		in.countSent(prio)
 	}
 }
 
@@ -219,6 +219,12 @@ func (d *Daemon) stateChanged(in *instance, a fsm.Action) {
 	in.publish(func(ci *control.Instance) {
 		ci.State, ci.Reason, ci.Since = a.To.String(), a.Reason, now
 		ci.Transitions++
+		if a.To == fsm.Master {
+			ci.BecameMaster++
+		}
+		if a.From == fsm.Master {
+			ci.ReleasedMaster++
+		}
 	})
 	state := notifyState(a.To)
 	if in.deleting && a.To == fsm.Initialize {

@@ -53,10 +53,16 @@ type instance struct {
 	// stored: the loop publishes a new one when something in it changes.
 	view    atomic.Pointer[control.Instance]
 	changes *control.Notifier // told of every new view; nil in tests that do not watch
-	// shownPrio and shownMaster are what view shows, to compare without
-	// formatting addresses on every advert.
-	shownPrio   uint8
-	shownMaster netip.Addr
+	// shownPrio, shownMaster, shownMasterPrio and shownMAI are what view
+	// shows, to compare without formatting addresses on every advert.
+	shownPrio       uint8
+	shownMaster     netip.Addr
+	shownMasterPrio uint8
+	shownMAI        time.Duration
+	// masterPrio is the priority of the master the machine knows
+	// (MasterAddr): of the last advert it accepted from it as BACKUP, our
+	// own while MASTER.
+	masterPrio uint8
 
 	mu       sync.Mutex // guards counters: the socket reader counts too
 	counters instanceCounters
@@ -72,8 +78,9 @@ type instanceTimer struct {
 
 // instanceCounters are the instance's traffic counters.
 type instanceCounters struct {
-	sent, received  uint64
-	drops, warnings map[string]uint64
+	sent, received         uint64
+	priZeroSent, priZeroRx uint64 // priority-0 adverts among sent, received
+	drops, warnings        map[string]uint64
 }
 
 // rxConfig is an instance's receive side: immutable once published.
@@ -101,16 +108,24 @@ func (in *instance) countDrop(reason string) {
 	in.mu.Unlock()
 }
 
-func (in *instance) countSent() {
+// countSent counts one advert sent with priority prio.
+func (in *instance) countSent(prio uint8) {
 	in.mu.Lock()
 	in.counters.sent++
+	if prio == 0 {
+		in.counters.priZeroSent++
+	}
 	in.mu.Unlock()
 }
 
-// countReceived counts an accepted advert and the warnings it carried.
-func (in *instance) countReceived(warning string) {
+// countReceived counts an accepted advert of priority prio and the warnings
+// it carried.
+func (in *instance) countReceived(prio uint8, warning string) {
 	in.mu.Lock()
 	in.counters.received++
+	if prio == 0 {
+		in.counters.priZeroRx++
+	}
 	if warning != "" {
 		bump(&in.counters.warnings, warning)
 	}
@@ -131,6 +146,7 @@ func (in *instance) snapshot() control.Instance {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	ci.AdvertsSent, ci.AdvertsReceived = in.counters.sent, in.counters.received
+	ci.PriorityZeroSent, ci.PriorityZeroReceived = in.counters.priZeroSent, in.counters.priZeroRx
 	ci.Drops, ci.Warnings = maps.Clone(in.counters.drops), maps.Clone(in.counters.warnings)
 	return ci
 }
@@ -146,16 +162,40 @@ func (in *instance) publish(edit func(*control.Instance)) {
 	}
 }
 
-// publishDynamic republishes the machine's priority and master when they
-// changed since the last view; the advert path (nothing changes) allocates
-// nothing.
+// publishDynamic republishes the machine's priority, master, master's
+// priority and Master_Adver_Interval when they changed since the last view;
+// the advert path (nothing changes) allocates nothing.
 func (in *instance) publishDynamic() {
-	prio, master := in.machine.EffectivePriority(), in.machine.MasterAddr()
-	if in.shownPrio == prio && in.shownMaster == master {
+	prio, master, mai := in.machine.EffectivePriority(), in.machine.MasterAddr(), in.machine.MasterAdverInt()
+	if in.machine.State() == fsm.Master {
+		in.masterPrio = prio
+	}
+	mprio := in.masterPrio
+	if in.shownPrio == prio && in.shownMaster == master && in.shownMasterPrio == mprio && in.shownMAI == mai {
 		return
 	}
-	in.shownPrio, in.shownMaster = prio, master
-	in.publish(func(ci *control.Instance) { ci.EffectivePriority, ci.Master = prio, addrString(master) })
+	in.shownPrio, in.shownMaster, in.shownMasterPrio, in.shownMAI = prio, master, mprio, mai
+	in.publish(func(ci *control.Instance) {
+		ci.EffectivePriority, ci.Master, ci.MasterPriority, ci.MasterAdverInt = prio, addrString(master), mprio, mai
+	})
+}
+
+// noteAdvert records the priority of an advert the machine accepted from
+// the master, given the actions it returned for it: as BACKUP an accepted
+// advert re-arms the master-down timer. A lower-priority advert the backup
+// ignores in order to preempt arms nothing, and priority 0 (the master
+// resigning) only arms the skew and is no master's priority (keepalived
+// keeps master_priority alike). Loop only; allocates nothing.
+func (in *instance) noteAdvert(ev fsm.Event, acts []fsm.Action) {
+	if ev.Kind != fsm.EvAdvert || ev.Priority == 0 || in.machine.State() != fsm.Backup {
+		return
+	}
+	for _, a := range acts {
+		if a.Kind == fsm.ActArmTimer && a.Timer == fsm.TimerMasterDown {
+			in.masterPrio = ev.Priority
+			return
+		}
+	}
 }
 
 // identityView is the part of the view that comes from the configuration.
@@ -227,7 +267,8 @@ func newInstance(c *kaconf.Instance, sys addrLookup) (*instance, error) {
 		PrimaryAddr:  in.src,
 		WantMaster:   c.State == "MASTER",
 	})
-	v := &control.Instance{State: in.machine.State().String(), EffectivePriority: in.machine.EffectivePriority(), Since: time.Now()}
+	v := &control.Instance{State: in.machine.State().String(), EffectivePriority: in.machine.EffectivePriority(),
+		MasterAdverInt: in.machine.MasterAdverInt(), Since: time.Now()}
 	in.identityView(v)
 	in.view.Store(v)
 	return in, nil

@@ -114,6 +114,7 @@ func (d *Daemon) serve(e loopEvent) {
 // handle feeds one event to an instance's machine and carries out the actions.
 func (d *Daemon) handle(in *instance, ev fsm.Event) {
 	d.actBuf = in.machine.Handle(ev, d.actBuf[:0])
+	in.noteAdvert(ev, d.actBuf)
 	d.execute(in, d.actBuf)
 	in.publishDynamic()
 }
@@ -156,7 +157,7 @@ func (d *Daemon) receiver(in *instance) transport.Handler {
 			// IPv6 adverts list a global address first): counted, not dropped.
 			warning = res.Warnings.String()
 		}
-		in.countReceived(warning)
+		in.countReceived(adv.Priority, warning)
 		select {
 		case d.events <- loopEvent{in: in, ev: fsm.Advert(adv.Priority, adv.AdverInt, m.Src)}:
 		default:

@@ -18,10 +18,10 @@ import (
 // Scripts, VRRP Track files, VRRP Track processes, Interfaces. A nil cfg
 // renders the snapshot with keepalived's defaults.
 //
+// "Master priority" and, for v3, the master's advert interval are the
+// snapshot's MasterPriority (see view.masterPriority) and MasterAdverInt.
 // Written as keepalived's unset value because control.Status has no source
-// yet: an instance's "Master priority" (0) and, for v3, the master's learned
-// advert interval (the configured one is written); "Read timeout" (the next
-// timer expiry: DISABLED); socket fds (-1); the v6 multicast ifindex (0).
+// yet: "Read timeout" (the next timer expiry: DISABLED); socket fds (-1); the v6 multicast ifindex (0).
 // Interfaces lists only those the configuration uses or tracks, with
 // index 0, MTU 0, no MAC lines and HW Type UNKNOWN (unverified spelling),
 // addresses from the instances' sources. Settings of other keepalived
@@ -156,9 +156,9 @@ func writeInstance(p printer, v view, g *kaconf.GlobalDefs) {
 	if state == "BACKUP" {
 		// Master router: the zero address before any advert (unverified).
 		p("   Master router = %s", cmp.Or(v.st.Master, "0.0.0.0"))
-		p("   Master priority = 0") // not in control.Instance: MasterPriority
+		p("   Master priority = %d", v.masterPriority())
 		if v.version() == 3 {
-			p("   Master advert int = %.2f sec", v.adverInt().Seconds())
+			p("   Master advert int = %.2f sec", v.masterAdverInt().Seconds())
 		}
 	}
 	if v.unicast() {
@@ -201,7 +201,7 @@ func writeInstance(p printer, v view, g *kaconf.GlobalDefs) {
 	if v.version() == 3 {
 		p("   Advert interval = %d milli-sec", v.adverInt().Milliseconds())
 		if state == "BACKUP" {
-			p("   Master advert interval = %d milli-sec", v.adverInt().Milliseconds())
+			p("   Master advert interval = %d milli-sec", v.masterAdverInt().Milliseconds())
 		}
 	} else {
 		p("   Advert interval = %d sec", secs(v.adverInt()))
@@ -419,11 +419,17 @@ func scriptRow(vs []view, kind, name string) (control.Track, bool) {
 // derives timeout = interval, so a timeout equal to the interval prints 0.
 // Insecure is "no" (govrrp refuses insecure scripts under script security).
 func writeScripts(p printer, vs []view, cfg *kaconf.Config) {
-	p("------< VRRP Scripts >------")
+	header := false
 	for _, s := range byPos(cfg.Scripts, func(s *kaconf.Script) kaconf.Pos { return s.Pos }) {
 		users := trackers(vs, s.Name, func(c *kaconf.Instance) []kaconf.TrackRef { return c.TrackScripts })
 		if len(users) == 0 {
 			continue
+		}
+		if !header {
+			// keepalived writes the section only when it has a script
+			// (seen beside it: no header for a file without vrrp_script).
+			p("------< VRRP Scripts >------")
+			header = true
 		}
 		timeout := s.Timeout
 		if timeout == s.Interval {

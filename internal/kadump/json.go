@@ -16,10 +16,9 @@ import (
 // "stats":{...}} object per instance, compact, keys in keepalived 2.2.7's
 // order, "/" escaped as "\/" and a final newline, as keepalived writes it.
 //
-// Written as keepalived's unset value because control.Status has no source
-// yet: master_priority (0), become_master and release_master (0),
-// pri_zero_rcvd and pri_zero_sent (0). master_adver_int is the configured
-// interval. adver_int, master_adver_int and preempt_delay are whole seconds
+// master_priority is the snapshot's MasterPriority as keepalived keeps it
+// (see view.masterPriority), master_adver_int its MasterAdverInt; the
+// counters are CountersOf's. adver_int, master_adver_int and preempt_delay are whole seconds
 // (truncation of sub-second values unverified). vroutes and vrules are the
 // configured lines (unverified spelling); track_file and track_process are
 // not part of keepalived's JSON.
@@ -135,7 +134,7 @@ func writeJSONInstance(w *bufio.Writer, v view, g *kaconf.GlobalDefs) {
 	d.num("strict_mode", b2i(c.StrictMode))
 	d.str("vmac_ifname", c.UseVMAC) // "" without use_vmac (verified); a VMAC's name unverified
 	d.str("ifp_ifname", v.st.Interface)
-	d.num("master_priority", 0) // not in control.Instance: MasterPriority
+	d.num("master_priority", int64(v.masterPriority()))
 	d.raw("last_transition", tsFloat(v.st.Since))
 	d.num("garp_delay", secs(c.GarpMasterDelay))
 	d.num("garp_refresh", secs(c.GarpMasterRefresh))
@@ -151,7 +150,7 @@ func writeJSONInstance(w *bufio.Writer, v view, g *kaconf.GlobalDefs) {
 	d.boolean("vipset", v.vipsSet())
 	d.boolean("promote_secondaries", c.PromoteSecondaries)
 	d.num("adver_int", secs(v.adverInt()))
-	d.num("master_adver_int", secs(v.adverInt())) // the learned one is not in control.Instance
+	d.num("master_adver_int", secs(v.masterAdverInt()))
 	d.num("accept", b2i(v.accept()))
 	d.boolean("nopreempt", c.Nopreempt)
 	d.num("preempt_delay", secs(c.PreemptDelay))

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -214,11 +215,12 @@ func TestDumpConcurrentReaders(t *testing.T) {
 }
 
 func TestCountersOf(t *testing.T) {
-	in := control.Instance{AdvertsReceived: 7, AdvertsSent: 9,
+	in := control.Instance{AdvertsReceived: 7, AdvertsSent: 9, BecameMaster: 3, ReleasedMaster: 2,
+		PriorityZeroReceived: 4, PriorityZeroSent: 1,
 		Drops: map[string]uint64{"too_short": 1, "length": 2, "ttl": 3, "type": 4, "interval_mismatch": 5,
 			"auth_type": 6, "auth_ah_unsupported": 7, "auth_mismatch": 8, "checksum": 100, "version": 100},
 		Warnings: map[string]uint64{"addr_mismatch": 2, "addr_count|addr_mismatch": 3, "interval_mismatch": 100}}
-	want := Counters{AdvertRcvd: 7, AdvertSent: 9, PacketLenErr: 3, IPTTLErr: 3, InvalidTypeRcvd: 4,
+	want := Counters{AdvertRcvd: 7, AdvertSent: 9, BecomeMaster: 3, ReleaseMaster: 2, PriZeroRcvd: 4, PriZeroSent: 1, PacketLenErr: 3, IPTTLErr: 3, InvalidTypeRcvd: 4,
 		AdvertIntervalErr: 5, AuthTypeMismatch: 6, InvalidAuthType: 7, AuthFailure: 8, AddrListErr: 5}
 	if d := cmp.Diff(want, CountersOf(in)); d != "" {
 		t.Errorf("CountersOf (-want +got):\n%s", d)
@@ -227,8 +229,10 @@ func TestCountersOf(t *testing.T) {
 
 func TestStatsBaseline(t *testing.T) {
 	st := control.Status{Instances: []control.Instance{
-		{Name: "VI_1", VRID: 1, AdvertsSent: 10, AdvertsReceived: 4, Transitions: 2, Drops: map[string]uint64{"ttl": 3}},
+		{Name: "VI_1", VRID: 1, AdvertsSent: 10, AdvertsReceived: 4, Transitions: 2, Drops: map[string]uint64{"ttl": 3},
+			BecameMaster: 1, ReleasedMaster: 1, PriorityZeroSent: 1, PriorityZeroReceived: 2},
 		{Name: "VI_2", VRID: 2, AdvertsSent: 5},
+		{Name: "VI_4", VRID: 4, BecameMaster: 2},
 	}}
 	var zero StatsBaseline
 	if d := cmp.Diff(st, zero.Apply(st)); d != "" {
@@ -237,21 +241,49 @@ func TestStatsBaseline(t *testing.T) {
 	base := NewBaseline(st)
 	st.Instances[0].Drops["ttl"] = 99 // the baseline keeps its own copy
 	later := control.Status{Instances: []control.Instance{
-		{Name: "VI_1", VRID: 1, AdvertsSent: 15, AdvertsReceived: 4, Transitions: 2, Drops: map[string]uint64{"ttl": 4, "type": 1}},
-		{Name: "VI_2", VRID: 2, AdvertsSent: 1}, // re-created by a reload: counts from its start
-		{Name: "VI_3", VRID: 3, AdvertsSent: 8}, // new since the clear
+		{Name: "VI_1", VRID: 1, AdvertsSent: 15, AdvertsReceived: 4, Transitions: 2, Drops: map[string]uint64{"ttl": 4, "type": 1},
+			BecameMaster: 2, ReleasedMaster: 1, PriorityZeroSent: 3, PriorityZeroReceived: 2},
+		{Name: "VI_2", VRID: 2, AdvertsSent: 1},  // re-created by a reload: counts from its start
+		{Name: "VI_3", VRID: 3, AdvertsSent: 8},  // new since the clear
+		{Name: "VI_4", VRID: 4, BecameMaster: 1}, // re-created: became master once since
 	}}
 	got := base.Apply(later)
 	want := control.Status{Instances: []control.Instance{
-		{Name: "VI_1", VRID: 1, AdvertsSent: 5, Drops: map[string]uint64{"ttl": 1, "type": 1}},
+		{Name: "VI_1", VRID: 1, AdvertsSent: 5, Drops: map[string]uint64{"ttl": 1, "type": 1}, BecameMaster: 1, PriorityZeroSent: 2},
 		{Name: "VI_2", VRID: 2, AdvertsSent: 1},
 		{Name: "VI_3", VRID: 3, AdvertsSent: 8},
+		{Name: "VI_4", VRID: 4, BecameMaster: 1},
 	}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("Apply (-want +got):\n%s", d)
 	}
 	if later.Instances[0].AdvertsSent != 15 || later.Instances[0].Drops["ttl"] != 4 {
 		t.Error("Apply changed its argument")
+	}
+}
+
+// keepalived's master_priority is the priority of adverts accepted from
+// another router; it is never the node's own.
+func TestMasterPriority(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		in    control.Instance
+		want  uint8
+		wantI time.Duration
+	}{
+		{"backup", control.Instance{State: "BACKUP", Master: "192.0.2.1", Source: "192.0.2.2", MasterPriority: 160, MasterAdverInt: 2 * time.Second}, 160, 2 * time.Second},
+		{"master", control.Instance{State: "MASTER", Master: "192.0.2.2", Source: "192.0.2.2", MasterPriority: 90}, 0, time.Second},
+		{"fault since master", control.Instance{State: "FAULT", Master: "192.0.2.2", Source: "192.0.2.2", MasterPriority: 90}, 0, time.Second},
+		{"fault since backup", control.Instance{State: "FAULT", Master: "192.0.2.1", Source: "192.0.2.2", MasterPriority: 160}, 160, time.Second},
+		{"none heard", control.Instance{State: "BACKUP", Source: "192.0.2.2"}, 0, time.Second},
+	} {
+		v := views(control.Status{Instances: []control.Instance{tc.in}}, nil)[0]
+		if got := v.masterPriority(); got != tc.want {
+			t.Errorf("%s: master priority %d, want %d", tc.name, got, tc.want)
+		}
+		if got := v.masterAdverInt(); got != tc.wantI {
+			t.Errorf("%s: master advert interval %v, want %v", tc.name, got, tc.wantI)
+		}
 	}
 }
 
@@ -280,5 +312,18 @@ func TestDataUseInstanceOff(t *testing.T) {
 	cfg := loadString(t, "instance kd1\nglobal_defs {\n data_use_instance false\n}\n"+minimalInstance)
 	if got := FileName(Data, cfg); got != "keepalived.data" {
 		t.Errorf("FileName = %q with data_use_instance false", got)
+	}
+}
+
+// keepalived 2.2.7 leaves the VRRP Scripts section out when no script is
+// used (seen beside govrrp in internal/interop's TestKeepalivedDumpSignals).
+func TestDataWithoutScriptsHasNoScriptSection(t *testing.T) {
+	cfg := loadString(t, minimalInstance)
+	var b bytes.Buffer
+	if err := WriteData(&b, nodeStatus("b"), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "VRRP Scripts") {
+		t.Errorf("a file without vrrp_script got a VRRP Scripts section:\n%s", b.String())
 	}
 }

@@ -51,12 +51,13 @@ var (
 )
 
 // CountersOf maps an instance's snapshot onto keepalived's counters.
-//
-// Not in control.Instance yet, written 0 (keepalived's value before any
-// event): BecomeMaster, ReleaseMaster (transitions into and out of MASTER;
-// Transitions counts all kinds), PriZeroRcvd, PriZeroSent.
+// keepalived counts an advert sent to several unicast peers once, govrrp
+// (AdvertsSent, PriorityZeroSent) once per packet: the two agree for
+// multicast and a single peer.
 func CountersOf(in control.Instance) Counters {
-	c := Counters{AdvertRcvd: in.AdvertsReceived, AdvertSent: in.AdvertsSent}
+	c := Counters{AdvertRcvd: in.AdvertsReceived, AdvertSent: in.AdvertsSent,
+		BecomeMaster: in.BecameMaster, ReleaseMaster: in.ReleasedMaster,
+		PriZeroRcvd: in.PriorityZeroReceived, PriZeroSent: in.PriorityZeroSent}
 	for reason, n := range in.Drops {
 		if f := dropCounter[reason]; f != nil {
 			*f(&c) += n
@@ -94,10 +95,12 @@ func CountersOf(in control.Instance) Counters {
 type StatsBaseline map[string]instanceBaseline
 
 type instanceBaseline struct {
-	vrid            uint8
-	sent, received  uint64
-	transitions     uint64
-	drops, warnings map[string]uint64
+	vrid                   uint8
+	sent, received         uint64
+	transitions            uint64
+	became, released       uint64
+	priZeroSent, priZeroRx uint64
+	drops, warnings        map[string]uint64
 }
 
 // NewBaseline records st's counters as the new zero.
@@ -105,7 +108,9 @@ func NewBaseline(st control.Status) StatsBaseline {
 	b := make(StatsBaseline, len(st.Instances))
 	for _, in := range st.Instances {
 		b[in.Name] = instanceBaseline{vrid: in.VRID, sent: in.AdvertsSent, received: in.AdvertsReceived,
-			transitions: in.Transitions, drops: maps.Clone(in.Drops), warnings: maps.Clone(in.Warnings)}
+			transitions: in.Transitions, became: in.BecameMaster, released: in.ReleasedMaster,
+			priZeroSent: in.PriorityZeroSent, priZeroRx: in.PriorityZeroReceived,
+			drops: maps.Clone(in.Drops), warnings: maps.Clone(in.Warnings)}
 	}
 	return b
 }
@@ -128,12 +133,18 @@ func (b StatsBaseline) Apply(st control.Status) control.Status {
 func (b StatsBaseline) apply(in control.Instance) control.Instance {
 	base, ok := b[in.Name]
 	if !ok || base.vrid != in.VRID || in.AdvertsSent < base.sent || in.AdvertsReceived < base.received ||
-		in.Transitions < base.transitions || !covers(in.Drops, base.drops) || !covers(in.Warnings, base.warnings) {
+		in.Transitions < base.transitions || in.BecameMaster < base.became || in.ReleasedMaster < base.released ||
+		in.PriorityZeroSent < base.priZeroSent || in.PriorityZeroReceived < base.priZeroRx ||
+		!covers(in.Drops, base.drops) || !covers(in.Warnings, base.warnings) {
 		return in
 	}
 	in.AdvertsSent -= base.sent
 	in.AdvertsReceived -= base.received
 	in.Transitions -= base.transitions
+	in.BecameMaster -= base.became
+	in.ReleasedMaster -= base.released
+	in.PriorityZeroSent -= base.priZeroSent
+	in.PriorityZeroReceived -= base.priZeroRx
 	in.Drops = minus(in.Drops, base.drops)
 	in.Warnings = minus(in.Warnings, base.warnings)
 	return in

@@ -79,6 +79,30 @@ func (v view) adverInt() time.Duration {
 	return time.Second
 }
 
+// masterAdverInt is Master_Adver_Interval: the snapshot's (learned from the
+// master in v3 BACKUP, our own otherwise), else the configured interval.
+func (v view) masterAdverInt() time.Duration {
+	if v.st.MasterAdverInt > 0 {
+		return v.st.MasterAdverInt
+	}
+	return v.adverInt()
+}
+
+// masterPriority is keepalived's master_priority: the priority of the last
+// advert accepted from another router as BACKUP. keepalived never sets it
+// from its own priority, so while govrrp's snapshot names this node as the
+// master (MASTER, or FAULT/BACKUP since it was) it is written 0: keepalived's
+// value when no other master was heard since start. After a takeover
+// keepalived keeps the previous master's priority, which the snapshot does not
+// carry (unverified in the lab: its MASTER instances never were BACKUP with a
+// master).
+func (v view) masterPriority() uint8 {
+	if v.st.State == "MASTER" || (v.st.Master != "" && v.st.Master == v.st.Source) {
+		return 0
+	}
+	return v.st.MasterPriority
+}
+
 // state is keepalived's spelling of the state: INIT, BACKUP, MASTER, FAULT.
 func (v view) state() string {
 	switch v.st.State {
@@ -135,11 +159,10 @@ func (v view) scriptsInit() int {
 }
 
 // masterDownUsecs is keepalived's ms_down_timer: down_timer_adverts adverts
-// plus the skew of the current effective priority. keepalived uses the
-// interval learned from the master (v3) where govrrp's snapshot has only the
-// configured one.
+// plus the skew of the current effective priority, both of
+// Master_Adver_Interval (learned from the master in v3).
 func (v view) masterDownUsecs() int64 {
-	adv := v.adverInt().Microseconds()
+	adv := v.masterAdverInt().Microseconds()
 	n := int64(v.cfg.DownTimerAdverts)
 	if n == 0 {
 		n = 3
