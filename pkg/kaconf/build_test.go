@@ -171,6 +171,8 @@ func TestInstanceKeywordErrors(t *testing.T) {
 		{"unicast_peer {\n 192.0.2.7 min_ttl 256\n }", "t.conf:5:20: error: min_ttl: \"256\" outside range [0, 255]"},
 		{"authentication {\n auth_type MD5\n }", "t.conf:5:12: error: auth_type: \"MD5\" is not PASS or AH"},
 		{"authentication {\n auth_hmac x\n }", "t.conf:5:2: error: keyword \"auth_hmac\" in authentication is not supported by govrrp (it is from a keepalived newer than 2.2.7)"},
+		// keepalived 2.4 puts auth_hmac in the instance: refused, never run unsigned.
+		{"auth_hmac {\n key 1 hex:00\n }", "t.conf:4:5: error: keyword \"auth_hmac\" in vrrp_instance is not supported by govrrp (it is from a keepalived newer than 2.2.7)"},
 		{"owner_ignore_adverts", "t.conf:4:5: error: keyword \"owner_ignore_adverts\" in vrrp_instance is not supported by govrrp (it is from a keepalived newer than 2.2.7)"},
 		{"strict_mode maybe", "t.conf:4:17: error: strict_mode: \"maybe\" is not a boolean (on|off|true|false|yes|no)"},
 		{"interface eth0 {\n }", "t.conf:4:5: error: interface in vrrp_instance: does not take a { } block"},

@@ -175,6 +175,10 @@ var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
 	iOther("linkbeat_use_polling", "", 0, 0, "deprecated: poll link state"),
 	iOther("lvs_sync_daemon_interface", "IFNAME", 1, 1, "deprecated: LVS sync daemon"),
 	{name: "owner_ignore_adverts", args: "", status: Rejected, doc: "keepalived > 2.2 only"},
+	// keepalived 2.4's signed adverts (draft-cassen-vrrp-auth-hmac-00): an
+	// error, never a warning, so a file that asks for signed adverts never
+	// runs unsigned and unverified.
+	{name: "auth_hmac", args: "{ key ID KEY ... }", block: true, max: -1, status: Rejected, doc: "keepalived 2.4 HMAC-signed adverts: refused (govrrp cannot sign or verify them yet)"},
 })
 
 // authentication { } block.
