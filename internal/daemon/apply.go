@@ -49,6 +49,7 @@ const notifyCloseBudget = 2 * time.Second
 // new ones start. Trackers restart only where their configuration changed.
 func (d *Daemon) apply(cfg *kaconf.Config) (applyReport, error) {
 	var rep applyReport
+	startup := d.view.Load() == nil // nothing published yet: the first apply
 	next, err := d.resolveInstances(cfg)
 	if err != nil {
 		return rep, err
@@ -91,6 +92,11 @@ func (d *Daemon) apply(cfg *kaconf.Config) (applyReport, error) {
 	d.instances = final
 	for _, in := range added {
 		if err := d.attach(in); err != nil {
+			if startup {
+				// Nothing runs yet: a daemon that cannot open an
+				// instance's socket must not start without it.
+				return rep, err
+			}
 			d.log.Error("instance not started", "instance", in.name, "err", err)
 			d.instances = slices.DeleteFunc(d.instances, func(x *instance) bool { return x == in })
 		}

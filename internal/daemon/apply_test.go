@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -208,4 +209,23 @@ func TestReloadNotifiesDeleted(t *testing.T) {
 		}
 		a.stop(t)
 	})
+}
+
+// At start-up an instance whose socket cannot be opened stops the daemon
+// (as before reload existed); only a reload logs it and runs the rest.
+func TestStartupFailsWithoutSocket(t *testing.T) {
+	seg := transport.NewSegment()
+	n := newNode(t, seg, "192.0.2.11", reloadConf("", ""), func(dp *deps) {
+		dp.listen = func(transport.Config) (transport.Conn, error) { return nil, errors.New("no raw sockets here") }
+	})
+	n.start()
+	select {
+	case err := <-n.done:
+		if err == nil || !strings.Contains(err.Error(), "no raw sockets here") {
+			t.Fatalf("run = %v, want the socket error", err)
+		}
+	case <-time.After(10 * time.Second):
+		n.cancel()
+		t.Fatal("the daemon started without its socket")
+	}
 }
