@@ -72,6 +72,7 @@ type treeBuilder struct {
 	opens   []Pos   // position of each open block's '{'
 	words   []Token // words of the line being read
 	pending *Node   // last node ended by a line break: a '{' on the next line opens it
+	size    int     // statements plus closed blocks: the lines Print writes for the tree
 	fail    func(pos Pos, msg string)
 }
 
@@ -110,6 +111,7 @@ func (b *treeBuilder) flush() *Node {
 		n.Args = append([]Token(nil), b.words[1:]...)
 	}
 	b.words = b.words[:0]
+	b.size++
 	if k := len(b.stack); k > 0 {
 		b.stack[k-1].Children = append(b.stack[k-1].Children, n)
 	} else {
@@ -142,6 +144,7 @@ func (b *treeBuilder) close(pos Pos) {
 		return
 	}
 	b.stack[k-1].End = pos
+	b.size++
 	b.stack = b.stack[:k-1]
 	b.opens = b.opens[:k-1]
 }

@@ -19,11 +19,25 @@ type ParseOptions struct {
 	Getenv   func(string) string                    // default os.Getenv (for ${_ENV X})
 	Random   func() int                             // for ${_RANDOM}; default math/rand
 
-	maxLines int // expanded-line budget; 0 means defaultMaxLines (the fuzz test lowers it)
+	maxLines int // line budget (see defaultMaxLines); 0 means defaultMaxLines (the fuzz tests lower it)
 }
 
 // Limits that keep hostile or mistaken input (recursive definitions, huge
 // sequences, include loops) from running away.
+//
+// maxLines bounds two counts, and Print relies on both:
+//   - the lines the preprocessor handles: every line read from a file plus
+//     every line an expansion makes (one per ~SEQ/~LST value, one per line of
+//     a multi-line definition), whether or not it yields any token. This is
+//     the work bound: it also stops expansions that produce nothing.
+//   - the size of the tree: one per statement and one per closed block, which
+//     is exactly the number of lines Print writes. This is counted on the
+//     tree, not on the text, because one input line may hold many statements
+//     ("a {} b {} c {}") and Print writes one per line.
+//
+// Text printed from an accepted tree therefore reads back within the same
+// limit: Print's output has no expansions, so its handled lines are its
+// printed lines, which are the tree size the first parse already bounded.
 const (
 	defaultMaxLines = 4_000_000
 	maxDepth        = 64
@@ -111,7 +125,7 @@ type pp struct {
 	scratch []lexItem // one line's tokens, reused
 	diags   []Diagnostic
 	nerrs   int
-	lines   int
+	lines   int // lines handled so far (the work bound)
 	stopped bool
 }
 
@@ -142,11 +156,28 @@ func (p *pp) runFile(name string, data []byte) {
 		if !ok {
 			break
 		}
-		p.line(src, l, 0)
+		if p.charge(l) {
+			p.line(src, l, 0)
+		}
 	}
 	p.chain = p.chain[:len(p.chain)-1]
 	p.keys = p.keys[:len(p.keys)-1]
 	p.curFile = saved
+}
+
+// charge counts one handled line against the line budget; it reports false
+// (and stops the parse) once the budget is spent.
+func (p *pp) charge(l pline) bool {
+	if p.stopped {
+		return false
+	}
+	p.lines++
+	if p.lines > p.o.maxLines {
+		p.fail(l.posAt(0), "configuration expands to more than %d lines", p.o.maxLines)
+		p.stopped = true
+		return false
+	}
+	return true
 }
 
 func fileKey(name string) string {
@@ -196,7 +227,7 @@ func (p *pp) line(src lineSource, l pline, depth int) {
 		ms := &sliceLines{lines: multi}
 		for !p.stopped {
 			m, more := ms.next()
-			if !more {
+			if !more || !p.charge(m) {
 				break
 			}
 			p.line(ms, m, depth+1)
@@ -454,6 +485,7 @@ func (p *pp) sequence(l pline, depth int) {
 	}
 	if err != "" {
 		p.fail(l.posAt(0), "%s", err)
+		p.stopped = p.stopped || p.lines >= p.o.maxLines
 		return
 	}
 	p.iterate(vars, sets, body, depth)
@@ -471,6 +503,9 @@ func (p *pp) iterate(vars []string, sets [][]string, body pline, depth int) {
 	}
 	for _, set := range sets {
 		if p.stopped {
+			break
+		}
+		if !p.charge(body) {
 			break
 		}
 		for j, v := range vars {
@@ -509,8 +544,16 @@ func (p *pp) seqValues(header string, hex bool) ([]string, [][]string, string) {
 	if hex && (start < 0 || end < 0) {
 		return nil, nil, fmt.Sprintf("invalid ~SEQx(%s): hexadecimal sequences must be positive", header)
 	}
-	if n := (end-start)/step + 1; n > maxSeqCount || n < 0 {
+	n := (end-start)/step + 1
+	if n > maxSeqCount || n < 0 {
 		return nil, nil, fmt.Sprintf("~SEQ(%s) has more than %d values", header, maxSeqCount)
+	}
+	if n > int64(p.o.maxLines-p.lines) {
+		// Every value is charged as a line: the budget would run out anyway,
+		// so stop before building the values (nested sequences would
+		// otherwise build them again for each outer value).
+		p.lines = p.o.maxLines
+		return nil, nil, fmt.Sprintf("configuration expands to more than %d lines", p.o.maxLines)
 	}
 	base := 10
 	if hex {
@@ -761,12 +804,6 @@ func braceAlternatives(s string, open int) ([]string, int) {
 
 // emit lexes a fully preprocessed line into the token stream.
 func (p *pp) emit(l pline) {
-	p.lines++
-	if p.lines > p.o.maxLines {
-		p.fail(l.posAt(0), "configuration expands to more than %d lines", p.o.maxLines)
-		p.stopped = true
-		return
-	}
 	var d *Diagnostic
 	p.scratch, d = lexLine(l, p.scratch[:0])
 	if d != nil {
@@ -774,4 +811,8 @@ func (p *pp) emit(l pline) {
 	}
 	p.tree.feed(p.scratch)
 	p.tree.feed([]lexItem{{kind: tEOL}})
+	if p.tree.size > p.o.maxLines {
+		p.fail(l.posAt(0), "configuration has more than %d lines when written one statement per line", p.o.maxLines)
+		p.stopped = true
+	}
 }
