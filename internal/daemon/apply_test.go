@@ -135,19 +135,7 @@ func TestReloadOverControlSocket(t *testing.T) {
 	fast := strings.Replace(reloadConf("", ""), "advert_int 1", "advert_int 0.1", 1)
 	fast = strings.Replace(fast, "    state MASTER\n", "    state MASTER\n    version 3\n", 1)
 	a := newNode(t, seg, "192.0.2.11", fast, nil)
-	a.socket = filepath.Join(t.TempDir(), "govrrp.sock")
-	a.start()
-	defer func() { a.cancel(); <-a.done }()
-	var st *control.Status
-	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-		if s, err := control.FetchStatus(a.socket, time.Second); err == nil && len(s.Instances) == 1 && s.Instances[0].State == "MASTER" {
-			st = s
-			break
-		}
-	}
-	if st == nil {
-		t.Fatal("no MASTER status over the socket")
-	}
+	st := startWithSocket(t, a)
 
 	updates := make(chan *control.Status, 16)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -228,4 +216,20 @@ func TestStartupFailsWithoutSocket(t *testing.T) {
 		n.cancel()
 		t.Fatal("the daemon started without its socket")
 	}
+}
+
+// startWithSocket starts n with a control socket and waits (bounded) until
+// the socket reports its single instance MASTER; the node stops at cleanup.
+func startWithSocket(t *testing.T, n *node) *control.Status {
+	t.Helper()
+	n.socket = filepath.Join(t.TempDir(), "govrrp.sock")
+	n.start()
+	t.Cleanup(func() { n.cancel(); <-n.done })
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if s, err := control.FetchStatus(n.socket, time.Second); err == nil && len(s.Instances) == 1 && s.Instances[0].State == "MASTER" {
+			return s
+		}
+	}
+	t.Fatal("no MASTER status over the socket")
+	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -160,19 +159,7 @@ func TestMasterPriorityFromAcceptedAdverts(t *testing.T) {
 func TestCountersOverControlSocket(t *testing.T) {
 	seg := transport.NewSegment()
 	a := newNode(t, seg, "192.0.2.11", fmt.Sprintf(twoNodeConf, "MASTER", 150, "0.1", "version 3"), nil)
-	a.socket = filepath.Join(t.TempDir(), "govrrp.sock")
-	a.start()
-	defer func() { a.cancel(); <-a.done }()
-	var st *control.Status
-	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-		if s, err := control.FetchStatus(a.socket, time.Second); err == nil && len(s.Instances) == 1 && s.Instances[0].State == "MASTER" {
-			st = s
-			break
-		}
-	}
-	if st == nil {
-		t.Fatal("no MASTER status over the socket")
-	}
+	st := startWithSocket(t, a)
 	checkView(t, "over the socket", masterViewOf(st.Instances[0]),
 		masterView{State: "MASTER", BecameMaster: 1, MasterPriority: 150, MasterAdverInt: 100 * time.Millisecond})
 	b, err := json.Marshal(st)
