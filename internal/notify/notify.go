@@ -205,24 +205,13 @@ func hasScript(ss ...*Script) bool {
 func (n *Notifier) Transition(instance, state string, priority int) {
 	in := n.instances[instance]
 	reported := state
-	var s *Script
-	var what string
-	switch state {
-	case StateMaster:
-		s, what = in.Master, "notify_master"
-	case StateBackup:
-		s, what = in.Backup, "notify_backup"
-	case StateFault:
-		s, what = in.Fault, "notify_fault"
-	case StateStop:
-		s, what = in.Stop, "notify_stop"
-	case StateDeleted:
-		if !in.NotifyDeleted {
-			reported = StateFault
-			break
-		}
+	s, what, ok := stateScript(state, in.Master, in.Backup, in.Fault, in.Stop)
+	switch {
+	case state == StateDeleted && !in.NotifyDeleted:
+		reported = StateFault
+	case state == StateDeleted:
 		s, what = in.Deleted, "notify_deleted"
-	default:
+	case !ok:
 		n.log.Error("notify: unknown state, nothing sent", "instance", instance, "state", state)
 		return
 	}
@@ -264,18 +253,8 @@ func (n *Notifier) PriorityChanged(instance, state string, priority int) {
 // generic notify.
 func (n *Notifier) GroupTransition(group, state string) {
 	g := n.groups[group]
-	var s *Script
-	var what string
-	switch state {
-	case StateMaster:
-		s, what = g.Master, "notify_master"
-	case StateBackup:
-		s, what = g.Backup, "notify_backup"
-	case StateFault:
-		s, what = g.Fault, "notify_fault"
-	case StateStop:
-		s, what = g.Stop, "notify_stop"
-	default:
+	s, what, ok := stateScript(state, g.Master, g.Backup, g.Fault, g.Stop)
+	if !ok {
 		n.log.Error("notify: unknown sync group state, nothing sent", "group", group, "state", state)
 		return
 	}
@@ -283,6 +262,22 @@ func (n *Notifier) GroupTransition(group, state string) {
 		scriptJob(what, s, nil),
 		scriptJob("notify", g.Generic, []string{"GROUP", group, state, "0"}))
 	n.writeFifos(`GROUP "` + group + `" ` + state + " 0\n")
+}
+
+// stateScript picks the script of a MASTER, BACKUP, FAULT or STOP
+// transition and the keyword naming it; ok is false for any other state.
+func stateScript(state string, master, backup, fault, stop *Script) (s *Script, what string, ok bool) {
+	switch state {
+	case StateMaster:
+		return master, "notify_master", true
+	case StateBackup:
+		return backup, "notify_backup", true
+	case StateFault:
+		return fault, "notify_fault", true
+	case StateStop:
+		return stop, "notify_stop", true
+	}
+	return nil, "", false
 }
 
 // scriptJob is the job running s with extra arguments appended; the zero
