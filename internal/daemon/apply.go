@@ -105,14 +105,19 @@ func (d *Daemon) apply(cfg *kaconf.Config) (applyReport, error) {
 	d.swapNotifier()
 	d.planTracking()
 	d.syncTrackers(specs)
+	// New tracks report first: a kept master given a new weight-0 script
+	// must not go FAULT for the moment before its first result.
+	d.awaitInitialTracks()
 	for _, in := range final {
 		if !slices.Contains(added, in) {
 			d.reevaluateAll(in, "configuration reloaded")
 		}
 	}
-	d.awaitInitialTracks()
 	for _, in := range added {
 		if slices.Contains(d.instances, in) {
+			// Tracks still without a result apply now (a weight-0 script
+			// holds FAULT), whether or not any result came in meanwhile.
+			d.reevaluateAll(in, "start-up")
 			d.startInstance(in)
 		}
 	}

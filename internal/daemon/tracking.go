@@ -33,6 +33,10 @@ type trackUse struct {
 	reverse bool
 	// primary marks the instance's own interface: a fault, never a weight.
 	primary bool
+	// fromStart: the instance has tracked it since it started, so a weight-0
+	// script faults it until its first result (see pendingFaults). A track a
+	// reload adds to a running instance counts from its first result only.
+	fromStart bool
 }
 
 // trackState is the latest result of one tracked object and who uses it.
@@ -102,7 +106,7 @@ func (d *Daemon) verdict(in *instance) trackVerdict {
 	for _, u := range in.tracks {
 		st := d.tracks[u.key]
 		if st == nil || !st.seen {
-			if pendingFaults(u) && v.fault == "" {
+			if u.fromStart && pendingFaults(u) && v.fault == "" {
 				v.fault = u.key.String() + " pending (no result yet)"
 			}
 			continue
@@ -286,6 +290,9 @@ func (d *Daemon) planTracking() []trackKey {
 	}
 	for _, in := range d.instances {
 		in.tracks = usesOf(in.cfg, in.ifname, in.src)
+		for i := range in.tracks {
+			in.tracks[i].fromStart = in.machine.State() == fsm.Initialize
+		}
 		for _, u := range in.tracks {
 			st := d.tracks[u.key]
 			if st == nil {

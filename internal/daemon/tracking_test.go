@@ -79,6 +79,7 @@ type fakeTrackers struct {
 	need    []trackKey
 	initial []track.Result
 	ready   chan struct{}
+	once    sync.Once // a reload that changes the tracked set runs the tracker again
 }
 
 func newFakeTrackers(initial ...track.Result) *fakeTrackers {
@@ -104,7 +105,7 @@ func (f *fakeTrackers) Run(ctx context.Context, report track.Sink) {
 	f.mu.Lock()
 	f.sink = report
 	f.mu.Unlock()
-	close(f.ready)
+	f.once.Do(func() { close(f.ready) })
 	<-ctx.Done()
 }
 
@@ -347,5 +348,61 @@ func TestStartsInFaultWhenInterfaceIsDown(t *testing.T) {
 		if diff := cmp.Diff([]string{"VI_1 FAULT 150", "VI_1 STOP 150"}, notes.got()); diff != "" {
 			t.Errorf("notifications (-want +got):\n%s", diff)
 		}
+	})
+}
+
+const weightZeroScript = `
+vrrp_script chk {
+    script "/bin/true"
+}
+`
+
+// A weight-0 script holds a starting instance in FAULT until its first
+// result (keepalived 2.2.7 does too), even when no other track reports.
+func TestPendingScriptFaultsAtStartup(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		seg := transport.NewSegment()
+		ft := newFakeTrackers()
+		conf := fmt.Sprintf(twoNodeConf, "MASTER", 150, "1", "dont_track_primary\n    track_script {\n        chk\n    }") + weightZeroScript
+		a := startNodeWith(t, seg, "192.0.2.11", conf, withTracking(ft, nil))
+		time.Sleep(5 * time.Second)
+		if a.state() != "FAULT" || a.addrs.holds("192.0.2.100/24") {
+			t.Fatalf("before the script's first result: a = %s, want FAULT without the VIP", a.state())
+		}
+		ft.report(script("chk", true, "exit 0, first check"))
+		time.Sleep(5 * time.Second)
+		if a.state() != "MASTER" {
+			t.Fatalf("after it passed: a = %s, want MASTER", a.state())
+		}
+		a.stop(t)
+	})
+}
+
+// A reload that adds a weight-0 script to a running master does not put it
+// in FAULT for the moment before the script's first result (no flap); the
+// result itself counts at once.
+func TestReloadAddedScriptCountsFromItsFirstResult(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		seg := transport.NewSegment()
+		ft := newFakeTrackers()
+		plain := fmt.Sprintf(twoNodeConf, "MASTER", 150, "1", "dont_track_primary")
+		a := startNodeWith(t, seg, "192.0.2.11", plain, withTracking(ft, nil))
+		time.Sleep(5 * time.Second)
+		if a.state() != "MASTER" {
+			t.Fatalf("a = %s, want MASTER", a.state())
+		}
+		withScript := fmt.Sprintf(twoNodeConf, "MASTER", 150, "1", "dont_track_primary\n    track_script {\n        chk\n    }") + weightZeroScript
+		if out := reloadNode(t, a, withScript); out.err != nil {
+			t.Fatal(out.err)
+		}
+		time.Sleep(5 * time.Second)
+		if a.state() != "MASTER" || !a.addrs.holds("192.0.2.100/24") {
+			t.Fatalf("after the reload, before the script reports: a = %s, want MASTER with the VIP", a.state())
+		}
+		ft.report(script("chk", false, "exit 1, first check"))
+		if a.state() != "FAULT" {
+			t.Fatalf("after the script failed: a = %s, want FAULT", a.state())
+		}
+		a.stop(t)
 	})
 }
