@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
@@ -147,9 +148,15 @@ func TestDirAndEnvironment(t *testing.T) {
 	if dir, err := os.Readlink(c.proc("cwd")); err != nil || dir != "/" {
 		t.Errorf("child's working directory = %q, %v; want /", dir, err)
 	}
-	b, err := os.ReadFile(c.proc("environ"))
-	if err != nil {
-		t.Fatal(err)
+	// Start returns once exec is under way (its close-on-exec pipe closed),
+	// but the kernel fills /proc/PID/environ a moment later, when the new
+	// program's stack is set up: poll, bounded, until it is there.
+	var b []byte
+	for end := time.Now().Add(5 * time.Second); len(b) == 0 && time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		var err error
+		if b, err = os.ReadFile(c.proc("environ")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	env := strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
 	want := slices.DeleteFunc(os.Environ(), func(kv string) bool {
