@@ -37,7 +37,9 @@ func newRunCmd() *cobra.Command {
 		Short: "Run the VRRP daemon in the foreground (logs to stderr)",
 		Long: `Run the VRRP daemon in the foreground, logging to stderr. SIGTERM or SIGINT stop it
 gracefully: a master sends a priority-0 advert so the backup takes over at once, and
-removes its virtual addresses.`,
+removes its virtual addresses. SIGHUP (or ` + "`govrrp reload`" + `) re-reads the file and applies it
+as a diff; a file with errors is rejected and the running configuration stays. Under
+systemd (Type=notify) it reports READY, RELOADING, STOPPING, STATUS and the watchdog.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDaemon(cmd.Context(), f) },
 	}
