@@ -70,10 +70,10 @@ func checkConfigs(out, errw io.Writer, files []string, asJSON bool, o kaconf.Loa
 				fmt.Fprintf(errw, "%s: warning: %s (in %s) is parsed but not acted on by govrrp yet; `govrrp run` refuses this file unless --allow-unimplemented\n", u.Pos, u.Name, u.Block)
 			}
 		}
-		// Scripts are checked on this host, as `govrrp run` would at start-up.
-		scriptErrs := daemon.CheckScripts(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		// What `govrrp run` would refuse (AH; scripts, checked on this host).
+		scriptErrs := daemon.CheckRunnable(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		for _, err := range scriptErrs {
-			fmt.Fprintf(errw, "%v (checked on this host; `govrrp run` refuses it)\n", errorLine(err))
+			fmt.Fprintf(errw, "%v (`govrrp run` refuses it)\n", errorLine(err))
 		}
 		failed += len(scriptErrs)
 		members = append(members, kaconf.Member{File: f, Config: cfg})

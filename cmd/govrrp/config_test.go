@@ -67,3 +67,18 @@ func userExists(name string) bool {
 	b, err := os.ReadFile("/etc/passwd")
 	return err == nil && strings.Contains("\n"+string(b), "\n"+name+":")
 }
+
+// keepalived accepts AH; `govrrp run` refuses it, so config check says so
+// rather than exit 0 ("usable").
+func TestConfigCheckRefusesAH(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "keepalived.conf")
+	text := "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n authentication {\n  auth_type AH\n  auth_pass x\n }\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n"
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errw bytes.Buffer
+	if err := checkConfigs(&out, &errw, []string{conf}, false, kaconf.LoadOptions{}); err == nil ||
+		!strings.Contains(errw.String(), conf+":1:1: error: instance VI_1: authentication AH is not supported") {
+		t.Errorf("err %v, stderr:\n%s", err, errw.String())
+	}
+}

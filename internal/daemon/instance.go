@@ -88,9 +88,18 @@ type rxConfig struct {
 	name   string
 	vrid   uint8
 	family vrrp.Family
-	peers  map[netip.Addr]bool // unicast: the only accepted senders; nil for multicast
-	self   netip.Addr          // our own source: an advert from it is our own, looped back
+	peers  map[netip.Addr]peerTTL // unicast: the only accepted senders; nil for multicast
+	self   netip.Addr             // our own source: an advert from it is our own, looped back
 	params vrrp.InstanceParams
+}
+
+// peerTTL is a unicast peer's accepted TTL range (unicast_peer's min_ttl /
+// max_ttl); -1 means no bound.
+type peerTTL struct{ min, max int }
+
+// accepts reports whether an advert with ttl is in the peer's range.
+func (p peerTTL) accepts(ttl int) bool {
+	return (p.min < 0 || ttl >= p.min) && (p.max < 0 || ttl <= p.max)
 }
 
 // LookupVRID makes the receive side the vrrp.Lookup for its own VRID: the
@@ -221,8 +230,8 @@ type addrLookup struct {
 // newInstance resolves everything an instance needs from its configuration:
 // family, source address, destinations, VIPs and the receive-side rules.
 func newInstance(c *kaconf.Instance, sys addrLookup) (*instance, error) {
-	if c.AuthType == "AH" {
-		return nil, fmt.Errorf("instance %s: authentication AH is not supported by govrrp (use PASS or none)", c.Name)
+	if err := refuseAH(c); err != nil {
+		return nil, err
 	}
 	in := &instance{name: c.Name, cfg: c, family: vrrp.IPv4, version: vrrp.Version(c.Version)}
 	if c.Family == 6 {
@@ -237,7 +246,7 @@ func newInstance(c *kaconf.Instance, sys addrLookup) (*instance, error) {
 	if in.src, err = resolveSource(c, in.ifname, ipv6, sys); err != nil {
 		return nil, err
 	}
-	var peers map[netip.Addr]bool
+	var peers map[netip.Addr]peerTTL
 	in.dsts, peers = destinations(c, in.ifname, ipv6)
 	in.sockCfg = transport.Config{Interface: in.ifname, IPv6: ipv6, Multicast: !unicast}
 	in.vips = vipAddresses(c, in.ifname)
@@ -272,6 +281,15 @@ func newInstance(c *kaconf.Instance, sys addrLookup) (*instance, error) {
 	in.identityView(v)
 	in.view.Store(v)
 	return in, nil
+}
+
+// refuseAH: govrrp cannot speak AH, and running unauthenticated against AH
+// peers would be a silent downgrade.
+func refuseAH(c *kaconf.Instance) error {
+	if c.AuthType == "AH" {
+		return fmt.Errorf("instance %s: authentication AH is not supported by govrrp (use PASS or none)", c.Name)
+	}
+	return nil
 }
 
 // resolveInterface is the configured interface; keepalived lets a unicast
@@ -314,14 +332,14 @@ func resolveSource(c *kaconf.Instance, ifname string, ipv6 bool, sys addrLookup)
 
 // destinations are the unicast peers (also the only accepted senders), or
 // the VRRP multicast group of the family.
-func destinations(c *kaconf.Instance, ifname string, ipv6 bool) ([]netip.Addr, map[netip.Addr]bool) {
+func destinations(c *kaconf.Instance, ifname string, ipv6 bool) ([]netip.Addr, map[netip.Addr]peerTTL) {
 	switch {
 	case len(c.UnicastPeers) > 0:
-		peers := make(map[netip.Addr]bool, len(c.UnicastPeers))
+		peers := make(map[netip.Addr]peerTTL, len(c.UnicastPeers))
 		var dsts []netip.Addr
 		for _, p := range c.UnicastPeers {
 			dsts = append(dsts, p.Addr)
-			peers[p.Addr] = true
+			peers[p.Addr] = peerTTL{min: p.MinTTL, max: p.MaxTTL}
 		}
 		return dsts, peers
 	case ipv6:

@@ -135,14 +135,26 @@ func (d *Daemon) receiver(in *instance) transport.Handler {
 	drops := &dropLogger{log: d.log, attrs: []any{"instance", in.name, "vrid", in.cfg.VRID}}
 	return func(payload []byte, m transport.Meta) {
 		rx := in.rx.Load()
-		if rx.peers != nil && !rx.peers[m.Src.WithZone("")] {
-			in.countDrop("not_a_peer")
-			return
+		if rx.peers != nil {
+			peer, ok := rx.peers[m.Src.WithZone("")]
+			if !ok {
+				in.countDrop("not_a_peer")
+				drops.dropped(time.Now(), m.Src, "not_a_peer")
+				return
+			}
+			if !peer.accepts(m.TTL) {
+				// unicast_peer's min_ttl/max_ttl (the multicast TTL-255
+				// rule does not apply to unicast, as in keepalived).
+				in.countDrop(vrrp.DropTTL.String())
+				drops.dropped(time.Now(), m.Src, vrrp.DropTTL.String())
+				return
+			}
 		}
 		if m.Src.WithZone("") == rx.self.WithZone("") {
 			// Our own advert looped back (lo, some bridges): a master that
 			// took it for a peer's would re-advertise to it without end.
 			in.countDrop("own_advert")
+			drops.dropped(time.Now(), m.Src, "own_advert")
 			return
 		}
 		res, reason := vrrp.Validate(payload, vrrp.RecvMeta{Family: rx.family, Src: m.Src, Dst: m.Dst, TTL: m.TTL}, rx, &adv)
@@ -162,6 +174,7 @@ func (d *Daemon) receiver(in *instance) transport.Handler {
 		case d.events <- loopEvent{in: in, ev: fsm.Advert(adv.Priority, adv.AdverInt, m.Src)}:
 		default:
 			in.countDrop("queue_full")
+			drops.dropped(time.Now(), m.Src, "queue_full")
 		}
 	}
 }

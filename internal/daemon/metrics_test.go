@@ -116,3 +116,49 @@ func TestOwnAdvertDropped(t *testing.T) {
 		t.Errorf("own_advert drops %d, queued events %d; want 1 and 0", got, len(n.d.events))
 	}
 }
+
+// Unicast: an advert from a source that is no unicast_peer is dropped as
+// not_a_peer, and one outside the peer's min_ttl..max_ttl as ttl; one in
+// range is taken.
+func TestUnicastPeerSourceAndTTL(t *testing.T) {
+	seg := transport.NewSegment()
+	conf := `vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    version 3
+    unicast_src_ip 192.0.2.11
+    unicast_peer {
+        192.0.2.12 min_ttl 250 max_ttl 255
+    }
+    virtual_ipaddress {
+        192.0.2.100/24
+    }
+}
+`
+	n := newNode(t, seg, "192.0.2.11", conf, nil)
+	in, err := newInstance(n.d.cfg.Instances[0], n.d.lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.d.ctx = context.Background()
+	recv := n.d.receiver(in)
+	self, dst := netip.MustParseAddr("192.0.2.11"), netip.MustParseAddr("192.0.2.11")
+	send := func(src string, ttl int) {
+		adv := in.advert
+		adv.Priority = 150
+		from := netip.MustParseAddr(src)
+		pkt, err := adv.AppendMarshal(nil, vrrp.MarshalOptions{Family: vrrp.IPv4, Src: from, Dst: dst, Checksum: vrrp.ChecksumPseudoHeader})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recv(pkt, transport.Meta{Src: from, Dst: self, TTL: ttl})
+	}
+	send("192.0.2.66", 255) // not a peer
+	send("192.0.2.12", 64)  // a peer, below min_ttl
+	send("192.0.2.12", 251) // a peer, in range
+	s := in.snapshot()
+	if s.Drops["not_a_peer"] != 1 || s.Drops["ttl"] != 1 || s.AdvertsReceived != 1 || len(n.d.events) != 1 {
+		t.Errorf("drops %v, received %d, queued %d; want not_a_peer 1, ttl 1, 1 received and queued", s.Drops, s.AdvertsReceived, len(n.d.events))
+	}
+}

@@ -84,17 +84,22 @@ func (r *commandResolver) credential(as kaconf.RunAs) (*track.Credential, error)
 	return r.defaultCred, nil
 }
 
-// CheckScripts resolves every script the configuration would run (the
-// vrrp_scripts its instances track, notify scripts, FIFO scripts) as `govrrp
-// run` does at start-up, on this host: a script that is missing, not
-// executable by its user, or refused by enable_script_security is an error
-// naming its line.
-func CheckScripts(cfg *kaconf.Config, log *slog.Logger) []error {
+// CheckRunnable reports what `govrrp run` would refuse in a configuration
+// that parses: AH authentication, and every script it would run (the
+// vrrp_scripts its instances track, notify scripts, FIFO scripts) resolved
+// as at start-up, on this host — a script that is missing, not executable by
+// its user, or refused by enable_script_security is an error naming its line.
+func CheckRunnable(cfg *kaconf.Config, log *slog.Logger) []error {
+	var errs []error
+	for _, in := range cfg.Instances {
+		if err := refuseAH(in); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", in.Pos, err))
+		}
+	}
 	r, err := newCommandResolver(cfg, log)
 	if err != nil {
-		return []error{err}
+		return append(errs, err)
 	}
-	var errs []error
 	for _, name := range usedScripts(cfg) {
 		s := cfg.Scripts[name]
 		if _, _, err := r.resolve(s.Script, kaconf.RunAs{User: s.User, Group: s.Group}); err != nil {

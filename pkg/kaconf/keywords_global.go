@@ -98,7 +98,7 @@ var globalTable = newTable("global_defs", globalSink, []kwG{
 		}},
 	{name: "vrrp_strict", status: ParsedOnly, doc: "strict RFC compliance checks",
 		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.Strict = true }},
-	{name: "vrrp_check_unicast_src", status: ParsedOnly, doc: "accept unicast adverts only from peers",
+	{name: "vrrp_check_unicast_src", status: Supported, doc: "accept unicast adverts only from peers (govrrp always does)",
 		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.CheckUnicastSrc = true }},
 	{name: "vrrp_skip_check_adv_addr", status: Supported, doc: "skip VIP list check for the same master (govrrp never drops for it)",
 		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.SkipCheckAdvAddr = true }},

@@ -165,7 +165,7 @@ var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
 	{name: "virtual_rules", args: "{ RULE ... }", block: true, status: ParsedOnly, doc: "rules moved with the VIPs, kept raw",
 		fn: func(c *ctx, n *Node, in *Instance) { in.VirtualRules = append(in.VirtualRules, rawChildren(n)...) }},
 	iFlag("track_src_ip", "FAULT when the source address disappears", func(in *Instance) { in.TrackSrcIP = true }).with(Supported),
-	iFlag("check_unicast_src", "accept unicast adverts only from peers", func(in *Instance) { in.CheckUnicastSrc = true }),
+	iFlag("check_unicast_src", "accept unicast adverts only from peers (govrrp always does)", func(in *Instance) { in.CheckUnicastSrc = true }).with(Supported),
 	iFlag("unicast_fault_no_peer", "FAULT instead of multicast without peers", func(in *Instance) { in.UnicastFaultNoPeer = true }),
 	iInt("unicast_ttl", ParsedOnly, 0, 255, "TTL of unicast adverts", func(in *Instance, v int) { in.UnicastTTL = v }),
 	iOther("old_unicast_checksum", "[never]", 0, 1, "pre-1.3.6 v3 checksum"),
