@@ -387,6 +387,27 @@ func trackers(vs []view, name string, refs func(*kaconf.Instance) []kaconf.Track
 	return out
 }
 
+// trackedObj is a tracked object with the instances that track it.
+type trackedObj[T any] struct {
+	obj   *T
+	users []linkUse
+}
+
+// tracked lists, in file order, the objects of m that some instance tracks
+// (refs): keepalived lists only those, and writes no section header when
+// there are none (seen beside it: no "VRRP Scripts" for a file without a
+// vrrp_script).
+func tracked[T any](vs []view, m map[string]*T, key func(*T) (string, kaconf.Pos), refs func(*kaconf.Instance) []kaconf.TrackRef) []trackedObj[T] {
+	var out []trackedObj[T]
+	for _, x := range byPos(m, func(x *T) kaconf.Pos { _, pos := key(x); return pos }) {
+		name, _ := key(x)
+		if users := trackers(vs, name, refs); len(users) > 0 {
+			out = append(out, trackedObj[T]{x, users})
+		}
+	}
+	return out
+}
+
 // byPos orders named configuration objects as the file does.
 func byPos[T any](m map[string]*T, pos func(*T) kaconf.Pos) []*T {
 	out := make([]*T, 0, len(m))
@@ -419,18 +440,14 @@ func scriptRow(vs []view, kind, name string) (control.Track, bool) {
 // derives timeout = interval, so a timeout equal to the interval prints 0.
 // Insecure is "no" (govrrp refuses insecure scripts under script security).
 func writeScripts(p printer, vs []view, cfg *kaconf.Config) {
-	header := false
-	for _, s := range byPos(cfg.Scripts, func(s *kaconf.Script) kaconf.Pos { return s.Pos }) {
-		users := trackers(vs, s.Name, func(c *kaconf.Instance) []kaconf.TrackRef { return c.TrackScripts })
-		if len(users) == 0 {
-			continue
-		}
-		if !header {
-			// keepalived writes the section only when it has a script
-			// (seen beside it: no header for a file without vrrp_script).
-			p("------< VRRP Scripts >------")
-			header = true
-		}
+	scripts := tracked(vs, cfg.Scripts, func(s *kaconf.Script) (string, kaconf.Pos) { return s.Name, s.Pos },
+		func(c *kaconf.Instance) []kaconf.TrackRef { return c.TrackScripts })
+	if len(scripts) == 0 {
+		return
+	}
+	p("------< VRRP Scripts >------")
+	for _, it := range scripts {
+		s, users := it.obj, it.users
 		timeout := s.Timeout
 		if timeout == s.Interval {
 			timeout = 0
@@ -465,17 +482,14 @@ func writeScripts(p printer, vs []view, cfg *kaconf.Config) {
 
 // writeTrackFiles: Status is the value last read (0 before one).
 func writeTrackFiles(p printer, vs []view, cfg *kaconf.Config) {
-	var files []*kaconf.TrackFile
-	for _, f := range byPos(cfg.TrackFiles, func(f *kaconf.TrackFile) kaconf.Pos { return f.Pos }) {
-		if len(trackers(vs, f.Name, func(c *kaconf.Instance) []kaconf.TrackRef { return c.TrackFiles })) > 0 {
-			files = append(files, f)
-		}
-	}
+	files := tracked(vs, cfg.TrackFiles, func(f *kaconf.TrackFile) (string, kaconf.Pos) { return f.Name, f.Pos },
+		func(c *kaconf.Instance) []kaconf.TrackRef { return c.TrackFiles })
 	if len(files) == 0 {
 		return
 	}
 	p("------< VRRP Track files >------")
-	for _, f := range files {
+	for _, it := range files {
+		f := it.obj
 		value := 0
 		if t, ok := scriptRow(vs, "track_file", f.Name); ok {
 			if n, ok := strings.CutPrefix(t.State, "value "); ok {
@@ -487,7 +501,7 @@ func writeTrackFiles(p printer, vs []view, cfg *kaconf.Config) {
 		p("   Status = %d", value)
 		p("   Weight = %d", f.Weight)
 		p("   Tracking instances :")
-		for _, u := range trackers(vs, f.Name, func(c *kaconf.Instance) []kaconf.TrackRef { return c.TrackFiles }) {
+		for _, u := range it.users {
 			p("     %s, weight %d", u.instance, u.weight)
 		}
 	}
@@ -497,17 +511,14 @@ func writeTrackFiles(p printer, vs []view, cfg *kaconf.Config) {
 // in its detail ("N running (quorum ...)"), 0 before a report.
 // "Max processes" (quorum_max) is unverified.
 func writeTrackProcesses(p printer, vs []view, cfg *kaconf.Config) {
-	var procs []*kaconf.TrackProcess
-	for _, tp := range byPos(cfg.TrackProcesses, func(tp *kaconf.TrackProcess) kaconf.Pos { return tp.Pos }) {
-		if len(trackers(vs, tp.Name, func(c *kaconf.Instance) []kaconf.TrackRef { return c.TrackProcesses })) > 0 {
-			procs = append(procs, tp)
-		}
-	}
+	procs := tracked(vs, cfg.TrackProcesses, func(tp *kaconf.TrackProcess) (string, kaconf.Pos) { return tp.Name, tp.Pos },
+		func(c *kaconf.Instance) []kaconf.TrackRef { return c.TrackProcesses })
 	if len(procs) == 0 {
 		return
 	}
 	p("------< VRRP Track processes >------")
-	for _, tp := range procs {
+	for _, it := range procs {
+		tp := it.obj
 		n, quorum := 0, false
 		if t, ok := scriptRow(vs, "track_process", tp.Name); ok && t.State != "pending" {
 			quorum = t.OK
@@ -533,7 +544,7 @@ func writeTrackProcesses(p printer, vs []view, cfg *kaconf.Config) {
 		p("   Terminate delay timer not running")
 		p("   Full command = %t", tp.FullCommand)
 		p("   Tracking instances :")
-		for _, u := range trackers(vs, tp.Name, func(c *kaconf.Instance) []kaconf.TrackRef { return c.TrackProcesses }) {
+		for _, u := range it.users {
 			p("     %s, weight %d", u.instance, u.weight)
 		}
 	}
