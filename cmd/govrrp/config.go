@@ -27,6 +27,8 @@ func newConfigCheckCmd() *cobra.Command {
 	var vrrpOnly bool
 	var configID string
 	var asJSON bool
+	var whatIf bool
+	var strict bool
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Check keepalived.conf files; several -f are the nodes of one cluster",
@@ -35,14 +37,21 @@ func newConfigCheckCmd() *cobra.Command {
 			if len(files) == 0 {
 				files = []string{daemon.DefaultConfig}
 			}
+			if whatIf {
+				return checkWhatIf(cmd.OutOrStdout(), cmd.ErrOrStderr(), files, asJSON, kaconf.LoadOptions{
+					Parse: kaconf.ParseOptions{ConfigID: configID}, VRRPOnly: vrrpOnly, Strict: strict,
+				})
+			}
 			return checkConfigs(cmd.OutOrStdout(), cmd.ErrOrStderr(), files, asJSON, kaconf.LoadOptions{
-				Parse: kaconf.ParseOptions{ConfigID: configID}, VRRPOnly: vrrpOnly,
+				Parse: kaconf.ParseOptions{ConfigID: configID}, VRRPOnly: vrrpOnly, Strict: strict,
 			})
 		},
 	}
 	cmd.Flags().StringArrayVarP(&files, "use-file", "f", nil, "keepalived.conf to check (repeat for each node)")
 	cmd.Flags().BoolVarP(&vrrpOnly, "vrrp", "P", false, "accept LVS/checker blocks (skipped) as keepalived -P does")
 	cmd.Flags().StringVarP(&configID, "config-id", "i", "", "configuration id for @ conditional lines")
+	cmd.Flags().BoolVar(&strict, "strict", false, "make fallbacks errors: values keepalived 2.2.7 replaces with a default, lines it ignores (without it they are warnings and `govrrp run` starts as keepalived would)")
+	cmd.Flags().BoolVar(&whatIf, "what-if", false, "simulate every single failure (each track, interface and node) and its recovery on the nodes' state machines: who holds each VIP, how long the move takes, whether it comes back (with --json: the report as JSON)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the resolved configuration (after includes, definitions and defaults) as JSON")
 	return cmd
 }

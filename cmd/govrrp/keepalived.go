@@ -158,7 +158,9 @@ func keepalivedConfigTest(f keepalivedFlags, stderr io.Writer) error {
 		fmt.Fprintln(w, err)
 		return &exitError{code: kaTestFatal}
 	}
-	_, diags, err := kaconf.Load(f.useFile, kaconf.LoadOptions{Parse: kaconf.ParseOptions{ConfigID: f.configID}, VRRPOnly: f.vrrpOnly})
+	// Strict: keepalived -t exits 5 for every value it reports and replaces
+	// too (measured with 2.2.7, pkg/kaconf/testdata/fallbacks).
+	_, diags, err := kaconf.Load(f.useFile, kaconf.LoadOptions{Parse: kaconf.ParseOptions{ConfigID: f.configID}, VRRPOnly: f.vrrpOnly, Strict: true})
 	for _, d := range diags {
 		fmt.Fprintln(w, d.String())
 	}

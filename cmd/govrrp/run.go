@@ -25,9 +25,15 @@ type runFlags struct {
 	// allowUnimplemented starts even when the file uses keywords govrrp
 	// parses but does not act on yet.
 	allowUnimplemented bool
+	// noVIPLease installs VIPs forever (keepalived's way) instead of with
+	// the short kernel lifetime the running master renews.
+	noVIPLease bool
 	// extraPidFiles also get our pid: keepalived mode writes both its parent
 	// and VRRP-child pid files, which are the same process here.
 	extraPidFiles []string
+	// releaseVIPs is --release-vips; keepalived mode leaves it "" (the
+	// default, after-takeover).
+	releaseVIPs string
 }
 
 func newRunCmd() *cobra.Command {
@@ -36,10 +42,14 @@ func newRunCmd() *cobra.Command {
 		Use:   "run",
 		Short: "Run the VRRP daemon in the foreground (logs to stderr)",
 		Long: `Run the VRRP daemon in the foreground, logging to stderr. SIGTERM or SIGINT stop it
-gracefully: a master sends a priority-0 advert so the backup takes over at once, and
-removes its virtual addresses. SIGHUP (or ` + "`govrrp reload`" + `) re-reads the file and applies it
-as a diff; a file with errors is rejected and the running configuration stays. Under
-systemd (Type=notify) it reports READY, RELOADING, STOPPING, STATUS and the watchdog.`,
+gracefully: a master sends a priority-0 advert so the backup takes over at once, keeps
+its virtual addresses until the new master's first advert (or Master_Down_Interval with
+none, at most 4 s), then removes them and exits: clients see no gap. The same goes for
+an instance a reload removes. --release-vips=immediate removes them with the priority-0
+advert instead, as RFC 3768/5798 and keepalived do. SIGHUP (or ` + "`govrrp reload`" + `) re-reads
+the file and applies it as a diff; a file with errors is rejected and the running
+configuration stays. Under systemd (Type=notify) it reports READY, RELOADING, STOPPING,
+STATUS and the watchdog.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDaemon(cmd.Context(), f) },
 	}
@@ -53,7 +63,10 @@ systemd (Type=notify) it reports READY, RELOADING, STOPPING, STATUS and the watc
 	fl.StringVar(&f.group, "socket-group", "", "group (name or gid) that may use the control socket besides root (socket mode 0660)")
 	fl.StringVar(&f.logJSON, "log-format", "text", "log format on stderr: text or json")
 	fl.StringVar(&f.metrics, "metrics-listen", "", "serve Prometheus metrics on ADDR (host:port, e.g. 127.0.0.1:9650); off by default")
+	fl.StringVar(&f.releaseVIPs, "release-vips", string(daemon.ReleaseAfterTakeover),
+		"when a stopped master removes its VIPs: after-takeover (once the new master advertises) or immediate (with the priority-0 advert, as the RFCs)")
 	fl.BoolVar(&f.allowUnimplemented, "allow-unimplemented", false, "start even if the file uses keywords govrrp does not act on yet (they are ignored, each logged)")
+	fl.BoolVar(&f.noVIPLease, "no-vip-lease", false, "install VIPs forever, as keepalived does, instead of with a 1 s kernel lifetime the running master renews (a killed or frozen master's VIPs then stay until it is restarted)")
 	return cmd
 }
 
@@ -76,6 +89,13 @@ func runDaemon(ctx context.Context, f runFlags) error {
 		return &exitError{code: 2, msg: fmt.Sprintf("--log-format %q: want text or json", f.logJSON)}
 	}
 	log := slog.New(h)
+	release := daemon.ReleasePolicy("")
+	if f.releaseVIPs != "" {
+		var err error
+		if release, err = daemon.ParseReleasePolicy(f.releaseVIPs); err != nil {
+			return &exitError{code: 2, msg: "--release-vips: " + err.Error()}
+		}
+	}
 	err := daemon.Run(ctx, daemon.Options{
 		ConfigPath:    f.config,
 		SocketPath:    f.socket,
@@ -86,8 +106,10 @@ func runDaemon(ctx context.Context, f runFlags) error {
 		Logger:        log,
 
 		AllowUnimplemented: f.allowUnimplemented,
+		NoVIPLease:         f.noVIPLease,
 		MetricsListen:      f.metrics,
 		SocketGroup:        f.group,
+		ReleaseVIPs:        release,
 	})
 	if err != nil {
 		return &exitError{code: 1, msg: err.Error()}

@@ -151,11 +151,17 @@ govrrp_instance_last_transition_timestamp_seconds{family="inet6",interface="eth1
 govrrp_adverts_warnings_total{family="inet",interface="eth0",vrid="51",vrrp_instance="VI_WEB",warning="addr_count"} 0
 govrrp_adverts_warnings_total{family="inet",interface="eth0",vrid="51",vrrp_instance="VI_WEB",warning="addr_mismatch"} 5
 govrrp_adverts_warnings_total{family="inet",interface="eth0",vrid="51",vrrp_instance="VI_WEB",warning="first_addr_not_link_local"} 0
+govrrp_adverts_warnings_total{family="inet",interface="eth0",vrid="51",vrrp_instance="VI_WEB",warning="hmac_clock_skew"} 0
+govrrp_adverts_warnings_total{family="inet",interface="eth0",vrid="51",vrrp_instance="VI_WEB",warning="hmac_unsigned"} 0
+govrrp_adverts_warnings_total{family="inet",interface="eth0",vrid="51",vrrp_instance="VI_WEB",warning="hmac_unverified"} 0
 govrrp_adverts_warnings_total{family="inet",interface="eth0",vrid="51",vrrp_instance="VI_WEB",warning="interval_mismatch"} 0
 govrrp_adverts_warnings_total{family="inet",interface="eth0",vrid="51",vrrp_instance="VI_WEB",warning="src_not_link_local"} 2
 govrrp_adverts_warnings_total{family="inet6",interface="eth1",vrid="52",vrrp_instance="VI_DB",warning="addr_count"} 0
 govrrp_adverts_warnings_total{family="inet6",interface="eth1",vrid="52",vrrp_instance="VI_DB",warning="addr_mismatch"} 0
 govrrp_adverts_warnings_total{family="inet6",interface="eth1",vrid="52",vrrp_instance="VI_DB",warning="first_addr_not_link_local"} 0
+govrrp_adverts_warnings_total{family="inet6",interface="eth1",vrid="52",vrrp_instance="VI_DB",warning="hmac_clock_skew"} 0
+govrrp_adverts_warnings_total{family="inet6",interface="eth1",vrid="52",vrrp_instance="VI_DB",warning="hmac_unsigned"} 0
+govrrp_adverts_warnings_total{family="inet6",interface="eth1",vrid="52",vrrp_instance="VI_DB",warning="hmac_unverified"} 0
 govrrp_adverts_warnings_total{family="inet6",interface="eth1",vrid="52",vrrp_instance="VI_DB",warning="interval_mismatch"} 0
 govrrp_adverts_warnings_total{family="inet6",interface="eth1",vrid="52",vrrp_instance="VI_DB",warning="src_not_link_local"} 0
 # HELP govrrp_priority_zero_adverts_total Priority-0 adverts (a master resigning: shutdown, fault, removal), sent or accepted, by direction.

@@ -73,7 +73,7 @@ func (d *Daemon) sendTo(in *instance, src, dst netip.Addr) error {
 	if in.cfg.V3ChecksumAsV2 {
 		mode = vrrp.ChecksumMessageOnly
 	}
-	buf, err := in.advert.AppendMarshal(in.sendBuf[:0], vrrp.MarshalOptions{Family: in.family, Src: src, Dst: dst, Checksum: mode})
+	buf, err := in.marshalAdvert(in.sendBuf[:0], vrrp.MarshalOptions{Family: in.family, Src: src, Dst: dst, Checksum: mode})
 	if err != nil {
 		return fmt.Errorf("cannot encode advert: %w", err)
 	}
@@ -87,6 +87,7 @@ func (d *Daemon) addVIPs(in *instance) {
 			d.log.Error("cannot add VIP", "instance", in.name, "vip", a.String(), "err", err)
 		}
 	}
+	d.armLease() // leased VIPs live only while the loop renews them
 }
 
 func (d *Daemon) removeVIPs(in *instance) {
@@ -226,10 +227,17 @@ func (d *Daemon) stateChanged(in *instance, a fsm.Action) {
 			ci.ReleasedMaster++
 		}
 	})
-	state := notifyState(a.To)
-	if in.deleting && a.To == fsm.Initialize {
-		state = "DELETED"
+	// Entering Releasing notifies nothing yet: notify_stop (or DELETED)
+	// follows the VIPs' removal when the release ends, in keepalived's order.
+	if a.To != fsm.Releasing {
+		state := notifyState(a.To)
+		if in.deleting && a.To == fsm.Initialize {
+			state = "DELETED"
+		}
+		d.notify.Transition(in.name, state, int(in.machine.EffectivePriority()))
 	}
-	d.notify.Transition(in.name, state, int(in.machine.EffectivePriority()))
 	d.sdStatus()
+	if a.From == fsm.Releasing {
+		d.released(in)
+	}
 }

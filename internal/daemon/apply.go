@@ -90,6 +90,7 @@ func (d *Daemon) apply(cfg *kaconf.Config) (applyReport, error) {
 	}
 	d.cfg = cfg
 	d.instances = final
+	d.releaseConflicting(added)
 	for _, in := range added {
 		if err := d.attach(in); err != nil {
 			if startup {
@@ -135,6 +136,7 @@ func (d *Daemon) resolveInstances(cfg *kaconf.Config) ([]*instance, error) {
 			return nil, err
 		}
 		in.changes = &d.changes
+		d.withReleasePolicy(in)
 		if other, dup := seen[in.identity()]; dup {
 			return nil, fmt.Errorf("%s: instances %s and %s are the same virtual router (VRID %d on %s)", c.Pos, other, c.Name, c.VRID, in.ifname)
 		}
@@ -171,15 +173,15 @@ func (d *Daemon) startInstance(in *instance) {
 }
 
 // remove steps an instance down for good: a master sends priority 0 and
-// removes its VIPs; notify reports it DELETED (keepalived: FAULT unless
-// notify_deleted).
+// removes its VIPs, with ReleaseAfterTakeover once the new master advertises
+// (the instance keeps its socket until then; release.go); notify reports it
+// DELETED (keepalived: FAULT unless notify_deleted).
 func (d *Daemon) remove(in *instance) {
 	d.log.Info("instance removed by reload", "instance", in.name, "vrid", in.cfg.VRID, "interface", in.ifname)
 	in.deleting = true
-	d.handle(in, fsm.Shutdown())
-	d.stopTimers(in)
-	d.detach(in)
-	d.metrics.ForgetInstance(in.name)
+	if !d.stopInstance(in) {
+		d.finishRemoval(in)
+	}
 }
 
 // reconfigure takes nw's configuration into the running in (same identity):
@@ -196,6 +198,7 @@ func (d *Daemon) reconfigure(in, nw *instance) {
 	}
 	in.name, in.cfg, in.version, in.src, in.dsts, in.vips = nw.name, nw.cfg, nw.version, nw.src, nw.dsts, nw.vips
 	in.advert = nw.advert
+	in.takeAuth(nw)
 	in.rx.Store(nw.rx.Load())
 	if master && len(fresh) > 0 {
 		for _, a := range fresh {

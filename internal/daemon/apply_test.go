@@ -113,7 +113,9 @@ func TestReloadAppliesDiffWithoutFlap(t *testing.T) {
 			t.Errorf("VI_1 made %d transitions during the reloads, want none", got-before)
 		}
 
-		out := reloadNode(t, a, strings.Replace(reloadConf("", ""), "priority 150", "priority banana", 1))
+		// A priority without its value: keepalived 2.2.7 refuses to start
+		// ("missing a parameter"); an invalid value it would replace.
+		out := reloadNode(t, a, strings.Replace(reloadConf("", ""), "priority 150", "priority", 1))
 		if out.err == nil || !strings.Contains(out.err.Error(), "keepalived.conf:5:") {
 			t.Fatalf("broken file: %v, want an error with FILE:LINE", out.err)
 		}
@@ -161,7 +163,9 @@ func TestReloadOverControlSocket(t *testing.T) {
 		}
 	}
 
-	if err := os.WriteFile(a.confPath, []byte(strings.Replace(fast, "priority 150", "priority banana", 1)), 0o644); err != nil {
+	// A priority without its value (keepalived refuses it; an invalid value
+	// it would replace with 100, and so does govrrp).
+	if err := os.WriteFile(a.confPath, []byte(strings.Replace(fast, "priority 150", "priority", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	res, err = control.Reload(a.socket, 10*time.Second)
@@ -187,6 +191,9 @@ func TestReloadNotifiesDeleted(t *testing.T) {
 		if out := reloadNode(t, a, reloadConf("", "")); out.err != nil {
 			t.Fatal(out.err)
 		}
+		// No backup here: the removed master holds its VIPs for
+		// Master_Down_Interval (release.go), then is DELETED.
+		time.Sleep(4 * time.Second)
 		synctest.Wait()
 		want := []string{"VI_1 BACKUP 150", "VI_2 BACKUP 200", "VI_1 MASTER 150", "VI_2 MASTER 200", "VI_2 DELETED 200"}
 		got := notes.got()

@@ -55,7 +55,13 @@ type Options struct {
 	// parses but does not act on yet (tracking, notify, sync groups ...),
 	// logging each instead of refusing to start.
 	AllowUnimplemented bool
-	Logger             *slog.Logger
+	// NoVIPLease installs VIPs forever, as keepalived does, instead of with
+	// the short kernel lifetime the running master renews (vip.Lease).
+	NoVIPLease bool
+	// ReleaseVIPs is when a stopped master removes its VIPs (release.go);
+	// "" is ReleaseAfterTakeover.
+	ReleaseVIPs ReleasePolicy
+	Logger      *slog.Logger
 }
 
 // addrOps is what the daemon needs from internal/vip; a seam for tests.
@@ -107,6 +113,8 @@ type Daemon struct {
 	sdFailed    bool                 // an sd_notify error was logged
 	newTrackers trackerFactory
 	newNotifier notifierFactory
+	lease       leaseTimer  // VIP lease renewal (lease.go)
+	releasing   []*instance // stopped masters still holding their VIPs (release.go)
 }
 
 // daemonView is an immutable copy of the instance and socket lists.
@@ -129,6 +137,8 @@ type loopEvent struct {
 	result *track.Result
 	reload chan<- reloadOutcome // a reload asked for over the control socket
 	do     func()               // internal work to run on the loop instead of an event
+	// leaseTick: the VIP lease renewal timer fired (lease.go).
+	leaseTick bool
 }
 
 // eventQueueLen bounds how many inputs may wait for the loop; beyond it
@@ -150,7 +160,9 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 
-	d := newDaemon(cfg, o, productionDeps())
+	dp := productionDeps()
+	dp.addrs = vipManager(o) // leased unless --no-vip-lease
+	d := newDaemon(cfg, o, dp)
 	defer d.announce.Close()
 
 	release, err := claimRuntimeFiles(o)

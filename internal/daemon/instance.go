@@ -40,6 +40,7 @@ type instance struct {
 
 	advert  vrrp.Advert // template for our adverts
 	sendBuf []byte
+	auth    instanceAuth // auth_hmac: signing and anti-replay state (auth.go)
 
 	tracks     []trackUse // what this instance tracks, with its weights
 	trackDelta int        // sum of track weights last given to the machine
@@ -257,6 +258,9 @@ func newInstance(c *kaconf.Instance, sys addrLookup) (*instance, error) {
 	if in.version == vrrp.V2 && c.AuthType == "PASS" {
 		rx.params.AuthType, rx.params.AuthData = vrrp.AuthPass, c.AuthPass
 		in.advert.AuthType, in.advert.AuthData = vrrp.AuthPass, c.AuthPass
+	}
+	if err := in.setupAuth(c, rx); err != nil {
+		return nil, err
 	}
 	in.rx.Store(rx)
 	for _, v := range c.VIPs {

@@ -54,6 +54,7 @@ func (d *Daemon) run(ctx context.Context, o Options, sig signals) error {
 		d.trackWG.Wait()
 	}()
 	defer d.detachAll()
+	defer d.stopLease()
 	if _, err := d.apply(d.cfg); err != nil {
 		return err
 	}
@@ -77,7 +78,7 @@ func (d *Daemon) run(ctx context.Context, o Options, sig signals) error {
 	for {
 		select {
 		case <-ctx.Done():
-			d.shutdown()
+			d.shutdown(watchdog)
 			return nil
 		case <-watchdog:
 			d.sdNotify("WATCHDOG=1")
@@ -96,6 +97,8 @@ func (d *Daemon) serve(e loopEvent) {
 	switch {
 	case e.do != nil:
 		e.do()
+	case e.leaseTick:
+		d.onLeaseTick()
 	case e.result != nil:
 		d.observeTrack(*e.result)
 		d.onTrackResult(*e.result)
@@ -167,7 +170,7 @@ func (d *Daemon) receiver(in *instance) transport.Handler {
 		if res.Warnings != 0 {
 			// Accepted, but not as the RFC would have it (e.g. keepalived's
 			// IPv6 adverts list a global address first): counted, not dropped.
-			warning = res.Warnings.String()
+			warning = authWarning(res)
 		}
 		in.countReceived(adv.Priority, warning)
 		select {
@@ -202,9 +205,13 @@ func (d *Daemon) post(e loopEvent) {
 	}
 }
 
-// shutdown stops every instance gracefully: a master sends priority 0 so the
-// backup takes over after skew time, and removes its VIPs.
-func (d *Daemon) shutdown() {
+// shutdown stops every instance gracefully: every master sends priority 0
+// first, so all backups' Skew_Time starts at once. With ReleaseAfterTakeover
+// (release.go) the masters keep their VIPs, the loop serving adverts, until
+// each one's successor advertises; then (or at once with ReleaseImmediate)
+// they remove them. Each instance's notify_stop follows its VIP removal, as
+// in keepalived.
+func (d *Daemon) shutdown(watchdog <-chan time.Time) {
 	d.sdNotify("STOPPING=1")
 	deadline := time.Now().Add(shutdownBudget)
 	for _, in := range d.instances {
@@ -213,9 +220,9 @@ func (d *Daemon) shutdown() {
 			d.removeVIPs(in)
 			continue
 		}
-		d.handle(in, fsm.Shutdown())
-		d.stopTimers(in)
+		d.stopInstance(in)
 	}
+	d.awaitReleases(deadline.Add(releaseBudget+releaseSlack-shutdownBudget), watchdog)
 	// notify_stop and the FIFO lines of the stop get the rest of the budget.
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()

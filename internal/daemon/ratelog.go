@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"time"
 )
 
@@ -21,8 +22,9 @@ type dropLogger struct {
 }
 
 // dropped logs the drop now if the last line is older than dropLogEvery
-// (at Debug every drop is logged), else counts it for the next line.
-func (l *dropLogger) dropped(now time.Time, from any, reason string) {
+// (at Debug every drop is logged), else counts it for the next line. from is
+// typed, not any: boxing it cost 32 bytes per dropped packet under a flood.
+func (l *dropLogger) dropped(now time.Time, from netip.Addr, reason string) {
 	if l.log.Enabled(context.Background(), slog.LevelDebug) {
 		l.log.Debug("advert dropped", append(l.attrs, "from", from, "reason", reason)...)
 		return

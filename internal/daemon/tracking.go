@@ -13,6 +13,7 @@ import (
 	"github.com/govrrp/govrrp/internal/control"
 	"github.com/govrrp/govrrp/internal/fsm"
 	"github.com/govrrp/govrrp/internal/track"
+	"github.com/govrrp/govrrp/internal/track/weights"
 	"github.com/govrrp/govrrp/pkg/kaconf"
 )
 
@@ -46,52 +47,16 @@ type trackState struct {
 	users []*instance
 }
 
-// maxTrackWeight bounds what one track adds or removes: beyond it a
-// track_file result means FAULT (keepalived: below -253).
-const maxTrackWeight = 253
-
 // effect is what one tracked object's result does to an instance:
-// keepalived's rules.
-//   - script, interface, process: a positive weight is added while up, a
-//     negative one while down; reverse swaps up and down; weight 0 means
-//     FAULT while down (with reverse: while up).
-//   - file: weight 0 means FAULT for any non-zero value; otherwise
-//     value*weight (negated with reverse) is added, and a result below -253
-//     is FAULT.
+// keepalived's rules, in internal/track/weights (shared with the what-if
+// simulator).
 func effect(u trackUse, r track.Result) (delta int, fault bool) {
-	if u.primary {
-		return 0, !r.OK
-	}
-	if u.key.kind == track.KindFile {
-		return fileEffect(u, r)
-	}
-	up := r.OK != u.reverse
-	switch {
-	case u.weight == 0:
-		return 0, !up
-	case u.weight > 0 && up, u.weight < 0 && !up:
-		return u.weight, false
-	}
-	return 0, false
+	return weights.Effect(u.weighed(), r)
 }
 
-func fileEffect(u trackUse, r track.Result) (int, bool) {
-	if !r.OK {
-		// Unreadable or not a number: keepalived reads it as 0.
-		r.Value = 0
-	}
-	if u.weight == 0 {
-		return 0, (r.Value != 0) != u.reverse
-	}
-	w := int64(u.weight)
-	if u.reverse {
-		w = -w
-	}
-	v := int64(r.Value) * w
-	if v < -maxTrackWeight {
-		return 0, true
-	}
-	return int(min(v, maxTrackWeight)), false
+// weighed is the use as the weights rules see it.
+func (u trackUse) weighed() weights.Use {
+	return weights.Use{Key: weights.Key{Kind: u.key.kind, Name: u.key.name}, Weight: u.weight, Reverse: u.reverse, Primary: u.primary}
 }
 
 // trackVerdict sums an instance's tracks: the priority delta and, when any
@@ -124,9 +89,7 @@ func (d *Daemon) verdict(in *instance) trackVerdict {
 // instance in FAULT, as keepalived 2.2.7 does (seen running it); weighted
 // scripts change nothing until then, unless init_fail (whose state the
 // factory reports at once).
-func pendingFaults(u trackUse) bool {
-	return u.key.kind == track.KindScript && u.weight == 0 && !u.reverse
-}
+func pendingFaults(u trackUse) bool { return weights.PendingFaults(u.weighed()) }
 
 // describeTrack is a track's state in words for reasons and logs:
 // "track_script chk_apache failed (exit 3, 2 of fall 2)".
@@ -226,22 +189,9 @@ func (d *Daemon) causeText(in *instance, cause trackKey) string {
 // track_interface, track_script, track_file and track_process in file order.
 func usesOf(c *kaconf.Instance, ifname string, src netip.Addr) []trackUse {
 	var out []trackUse
-	if !c.DontTrackPrimary {
-		out = append(out, trackUse{key: trackKey{track.KindInterface, ifname}, primary: true})
+	for _, w := range weights.Uses(c, ifname, src) {
+		out = append(out, trackUse{key: trackKey{w.Key.Kind, w.Key.Name}, weight: w.Weight, reverse: w.Reverse, primary: w.Primary})
 	}
-	if c.TrackSrcIP {
-		// keepalived's track_src_ip: FAULT while the advert source is gone.
-		out = append(out, trackUse{key: trackKey{track.KindInterface, track.AddrResultName(src)}, primary: true})
-	}
-	add := func(kind track.Kind, refs []kaconf.TrackRef) {
-		for _, r := range refs {
-			out = append(out, trackUse{key: trackKey{kind, r.Name}, weight: r.Weight, reverse: r.Reverse})
-		}
-	}
-	add(track.KindInterface, c.TrackInterfaces)
-	add(track.KindScript, c.TrackScripts)
-	add(track.KindFile, c.TrackFiles)
-	add(track.KindProcess, c.TrackProcesses)
 	return out
 }
 

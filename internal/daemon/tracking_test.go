@@ -19,59 +19,6 @@ import (
 	"github.com/govrrp/govrrp/pkg/kaconf"
 )
 
-// keepalived's weight rules, one row each (keepalived.conf(5), track_* and
-// track_file sections).
-func TestTrackEffect(t *testing.T) {
-	script := func(w int, rev bool) trackUse {
-		return trackUse{key: trackKey{track.KindScript, "s"}, weight: w, reverse: rev}
-	}
-	file := func(w int, rev bool) trackUse {
-		return trackUse{key: trackKey{track.KindFile, "f"}, weight: w, reverse: rev}
-	}
-	up, down := track.Result{OK: true}, track.Result{OK: false}
-	val := func(v int) track.Result { return track.Result{OK: true, Value: v} }
-	type want struct {
-		Delta int
-		Fault bool
-	}
-	tests := []struct {
-		name string
-		use  trackUse
-		res  track.Result
-		want want
-	}{
-		{"weight 0 up", script(0, false), up, want{0, false}},
-		{"weight 0 down: FAULT", script(0, false), down, want{0, true}},
-		{"weight 0 reverse up: FAULT", script(0, true), up, want{0, true}},
-		{"weight 0 reverse down", script(0, true), down, want{0, false}},
-		{"positive weight added while up", script(20, false), up, want{20, false}},
-		{"positive weight nothing while down", script(20, false), down, want{0, false}},
-		{"negative weight nothing while up", script(-60, false), up, want{0, false}},
-		{"negative weight subtracted while down", script(-60, false), down, want{-60, false}},
-		{"positive reverse: added while down", script(20, true), down, want{20, false}},
-		{"negative reverse: subtracted while up", script(-60, true), up, want{-60, false}},
-		{"own interface down: FAULT", trackUse{key: trackKey{track.KindInterface, "eth0"}, primary: true}, down, want{0, true}},
-		{"own interface up", trackUse{key: trackKey{track.KindInterface, "eth0"}, primary: true}, up, want{0, false}},
-		{"file weight 0, zero: ok", file(0, false), val(0), want{0, false}},
-		{"file weight 0, non-zero: FAULT", file(0, false), val(3), want{0, true}},
-		{"file value times weight", file(-2, false), val(30), want{-60, false}},
-		{"file reverse negates", file(2, true), val(30), want{-60, false}},
-		{"file negative value", file(1, false), val(-40), want{-40, false}},
-		{"file below -253: FAULT", file(1, false), val(-254), want{0, true}},
-		{"file -253 is a weight", file(1, false), val(-253), want{-253, false}},
-		{"file above 253 is clamped", file(10, false), val(100), want{253, false}},
-		{"unreadable file counts as 0", file(5, false), track.Result{OK: false, Value: 9}, want{0, false}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			d, f := effect(tc.use, tc.res)
-			if diff := cmp.Diff(tc.want, want{d, f}); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
 // fakeTrackers reports what the test pushes, as if trackers saw it.
 type fakeTrackers struct {
 	mu      sync.Mutex

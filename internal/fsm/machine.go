@@ -48,6 +48,11 @@ type Machine struct {
 	lowerFrom netip.Addr
 	lowerPrio uint8
 
+	// relWait / relBudget describe the pending Releasing deadline (armed as
+	// TimerMasterDown) so its expiry can say why it fired.
+	relWait   time.Duration
+	relBudget bool
+
 	lastGen uint64            // every arm takes the next generation
 	gen     [numTimers]uint64 // generation of the pending timer per kind; 0 = not armed
 }
@@ -218,12 +223,21 @@ func (m *Machine) changeState(out []Action, to State, reason string) []Action {
 // timer and are learned from). After it fires, the next lower-priority advert
 // is ignored, so takeover follows one Master_Down_Interval later. Fault or
 // Shutdown cancel the hold-off; FaultCleared does not re-arm it.
+//
+// Make before break (Config.ReleaseVIPs = ReleaseAfterTakeover): Shutdown of
+// a Master sends priority 0 and enters Releasing with its VIPs still
+// installed and TimerMasterDown armed for Master_Down_Interval (or the
+// Shutdown's budget when shorter). Releasing removes the VIPs and enters
+// Initialize on the first advert with priority > 0 from another address,
+// on that timer, on ReleaseNow or on FaultSet; it ignores everything else.
+// Yielding to a better advert and FaultSet as Master remove the VIPs at once
+// in either mode.
 func (m *Machine) Handle(ev Event, out []Action) []Action {
 	switch ev.Kind {
 	case EvStartup:
 		return m.onStartup(out)
 	case EvShutdown:
-		return m.onShutdown(out)
+		return m.onShutdown(ev.Within, out)
 	case EvAdvert:
 		return m.onAdvert(ev, out)
 	case EvTimer:
@@ -237,6 +251,11 @@ func (m *Machine) Handle(ev Event, out []Action) []Action {
 		return m.onFaultSet(ev.Reason, out)
 	case EvFaultClear:
 		return m.onFaultClear(ev.Reason, out)
+	case EvRelease:
+		if m.state != Releasing {
+			return out
+		}
+		return m.finishRelease(out, ev.Reason)
 	}
 	return out
 }
@@ -269,8 +288,12 @@ func (m *Machine) enterBackup(out []Action) []Action {
 	return m.armDown(out, m.downInterval(), false, netip.Addr{})
 }
 
-// becomeMaster: send advert, add VIPs, announce, arm the advert timer
-// (RFC 5798 6.4.1 / 6.4.2 order; keepalived runs notify after the VIPs).
+// becomeMaster: add VIPs, send advert, announce, arm the advert timer
+// (RFC 5798 6.4.1 / 6.4.2: advert, then gratuitous ARP / NA; keepalived runs
+// notify after the VIPs). The VIPs go in before the advert because that
+// advert is what makes the old master let go of them (a preempted master at
+// once, a releasing one too): the announcement that moves the clients must
+// follow it immediately, not after a netlink round trip (measured ~1 ms).
 func (m *Machine) becomeMaster(out []Action, reason string) []Action {
 	m.preemptHold = false
 	m.lowerFrom = netip.Addr{}
@@ -278,17 +301,23 @@ func (m *Machine) becomeMaster(out []Action, reason string) []Action {
 	out = m.stop(out, TimerPreemptDelay)
 	m.mai = m.cfg.AdverInt
 	m.masterAddr = m.cfg.PrimaryAddr
+	out = append(out, Action{Kind: ActAddVIPs})
 	out = m.sendAdvert(out, m.EffectivePriority())
-	out = append(out, Action{Kind: ActAddVIPs}, Action{Kind: ActAnnounce})
+	out = append(out, Action{Kind: ActAnnounce})
 	out = m.arm(out, TimerAdvert, m.cfg.AdverInt)
 	return m.changeState(out, Master, reason)
 }
 
-func (m *Machine) onShutdown(out []Action) []Action {
-	if m.state == Initialize {
+// onShutdown: a master resigns with priority 0 and, with
+// ReleaseAfterTakeover, keeps its VIPs in Releasing; otherwise they go now.
+func (m *Machine) onShutdown(budget time.Duration, out []Action) []Action {
+	switch m.state {
+	case Initialize, Releasing:
 		return out
-	}
-	if m.state == Master {
+	case Master:
+		if m.cfg.ReleaseVIPs == ReleaseAfterTakeover {
+			return m.beginRelease(budget, out)
+		}
 		out = m.sendAdvert(out, 0)
 		out = append(out, Action{Kind: ActRemoveVIPs})
 	}
@@ -296,11 +325,58 @@ func (m *Machine) onShutdown(out []Action) []Action {
 	return m.changeState(out, Initialize, "shutdown")
 }
 
+// beginRelease: Master -> Releasing. The priority-0 advert goes first so the
+// backup's Skew_Time starts now; the VIPs stay until releaseAdvert, the
+// deadline (Master_Down_Interval, or budget when shorter) or ReleaseNow.
+// The deadline uses TimerMasterDown: it is the interval after which a backup
+// would itself assume nobody is master.
+func (m *Machine) beginRelease(budget time.Duration, out []Action) []Action {
+	out = m.sendAdvert(out, 0)
+	out = m.stopAll(out)
+	m.mai = m.cfg.AdverInt
+	m.relWait, m.relBudget = m.downInterval(), false
+	if budget > 0 && budget < m.relWait {
+		m.relWait, m.relBudget = budget, true
+	}
+	out = m.arm(out, TimerMasterDown, m.relWait)
+	return m.changeState(out, Releasing, "shutdown: priority 0 sent; keeping the VIPs until a new master advertises (at most "+fmtDur(m.relWait)+")")
+}
+
+// finishRelease: Releasing -> Initialize, VIPs removed.
+func (m *Machine) finishRelease(out []Action, reason string) []Action {
+	out = m.stop(out, TimerMasterDown)
+	out = append(out, Action{Kind: ActRemoveVIPs})
+	return m.changeState(out, Initialize, reason)
+}
+
+// releaseAdvert: any other node advertising with priority > 0 is the new
+// master (a backup sends nothing), so the VIPs can go: it has installed
+// them and is announcing them. Priority 0 (another master resigning) is no
+// such sign.
+func (m *Machine) releaseAdvert(ev Event, out []Action) []Action {
+	if ev.Priority == 0 || ev.Src == m.cfg.PrimaryAddr {
+		return out
+	}
+	m.masterAddr = ev.Src
+	return m.finishRelease(out, "new master "+ev.Src.String()+" advertised (prio "+strconv.Itoa(int(ev.Priority))+"); VIPs released")
+}
+
+// releaseExpired is the Releasing deadline's expiry.
+func (m *Machine) releaseExpired(out []Action) []Action {
+	if m.relBudget {
+		return m.finishRelease(out, "stop budget of "+fmtDur(m.relWait)+" spent before a new master advertised; VIPs released")
+	}
+	return m.finishRelease(out, "no new master advertised within "+fmtDur(m.relWait)+"; VIPs released")
+}
+
 func (m *Machine) onFaultSet(reason string, out []Action) []Action {
 	m.faulted, m.faultReason = true, reason
 	switch m.state {
 	case Initialize, Fault:
 		return out // Startup will enter Fault / already there
+	case Releasing:
+		// A node that cannot serve must not keep attracting traffic.
+		return m.finishRelease(out, "fault while releasing: "+reason+"; VIPs released")
 	case Master:
 		out = m.sendAdvert(out, 0)
 		out = append(out, Action{Kind: ActRemoveVIPs})
@@ -335,6 +411,9 @@ func (m *Machine) onTimer(ev Event, out []Action) []Action {
 		out = m.sendAdvert(out, m.EffectivePriority())
 		return m.arm(out, TimerAdvert, m.cfg.AdverInt)
 	case TimerMasterDown:
+		if m.state == Releasing {
+			return m.releaseExpired(out)
+		}
 		if m.state != Backup {
 			return out
 		}
@@ -375,6 +454,8 @@ func (m *Machine) onAdvert(ev Event, out []Action) []Action {
 		return m.backupAdvert(ev, out)
 	case Master:
 		return m.masterAdvert(ev, out)
+	case Releasing:
+		return m.releaseAdvert(ev, out)
 	}
 	return out // Initialize and Fault ignore adverts
 }

@@ -98,7 +98,7 @@ func TestRFC5798_6_4_1_StartupOwnerBecomesMasterAtOnce(t *testing.T) {
 		cfg.WantMaster = wantMaster
 		m := New(cfg)
 		want := []Action{
-			send(255), addVIPs, announce, arm(TimerAdvert, time.Second, 1),
+			addVIPs, send(255), announce, arm(TimerAdvert, time.Second, 1),
 			changed(Initialize, Master, "startup as address owner (priority 255)"),
 		}
 		if d := diff(want, run(m, Startup())); d != "" {
@@ -163,7 +163,7 @@ func TestRFC5798_6_4_2_BackupPriorityZeroArmsSkew(t *testing.T) {
 				t.Errorf("(-want +got):\n%s", d)
 			}
 			want := []Action{
-				send(100), addVIPs, announce, arm(TimerAdvert, tt.cfg.AdverInt, 4),
+				addVIPs, send(100), announce, arm(TimerAdvert, tt.cfg.AdverInt, 4),
 				changed(Backup, Master, "master down timer expired (master 192.0.2.12 resigned with priority 0, skew "+fmtDur(tt.want)+")"),
 			}
 			if d := diff(want, run(m, TimerFired(TimerMasterDown, 3))); d != "" {
@@ -234,7 +234,7 @@ func TestRFC5798_6_4_2_V3BackupLearnsMasterAdverInterval(t *testing.T) {
 func TestRFC5798_6_4_2_MasterDownExpiryBecomesMaster(t *testing.T) {
 	m := New(v3cfg(100))
 	want := []Action{
-		send(100), addVIPs, announce, arm(TimerAdvert, time.Second, 2),
+		addVIPs, send(100), announce, arm(TimerAdvert, time.Second, 2),
 		changed(Backup, Master, "master down timer expired (no advert for 3.609s)"),
 	}
 	if d := diff(want, run(m, Startup(), TimerFired(TimerMasterDown, 1))); d != "" {
@@ -362,7 +362,7 @@ func TestKeepalived_FaultStateMachine(t *testing.T) {
 			arm(TimerMasterDown, mdi100, 2), changed(Fault, Backup, "fault cleared: eth0 up"),
 		}, Backup},
 		{"owner cleared -> master", v3cfg(255), []Event{Startup(), FaultSet("x"), FaultCleared("eth0 up")}, []Action{
-			send(255), addVIPs, announce, arm(TimerAdvert, time.Second, 2),
+			addVIPs, send(255), announce, arm(TimerAdvert, time.Second, 2),
 			changed(Fault, Master, "fault cleared: eth0 up; address owner"),
 		}, Master},
 		{"fault before startup", v3cfg(100), []Event{FaultSet("eth0 down"), Startup()}, []Action{
@@ -436,7 +436,7 @@ func TestRFC5798_6_4_2_PriorityChangeInBackupMattersAtNextAdvert(t *testing.T) {
 		t.Errorf("advert after priority rise = %v, want ignored (preempt)", got)
 	}
 	want := []Action{
-		send(130), addVIPs, announce, arm(TimerAdvert, time.Second, 3),
+		addVIPs, send(130), announce, arm(TimerAdvert, time.Second, 3),
 		changed(Backup, Master, "preempting lower-priority master 192.0.2.12 (prio 120 < 130); effective priority 130: ping ok"),
 	}
 	if d := diff(want, run(m, TimerFired(TimerMasterDown, 2))); d != "" {
@@ -475,7 +475,7 @@ func TestKeepalived_PreemptDelayHoldsOffPreemption(t *testing.T) {
 		{"hold ends", TimerFired(TimerPreemptDelay, 2), nil},
 		{"lower advert after hold is ignored", Advert(50, time.Second, peerLo), nil},
 		{"then master-down preempts", TimerFired(TimerMasterDown, 3), []Action{
-			send(200), addVIPs, announce, arm(TimerAdvert, time.Second, 4),
+			addVIPs, send(200), announce, arm(TimerAdvert, time.Second, 4),
 			changed(Backup, Master, "preempting lower-priority master 192.0.2.5 (prio 50 < 200)"),
 		}},
 	}
@@ -491,7 +491,7 @@ func TestKeepalived_PreemptDelayEndsWhenMasterDownFiresFirst(t *testing.T) {
 	cfg.PreemptDelay = 10 * time.Second
 	m := New(cfg)
 	want := []Action{
-		stopT(TimerPreemptDelay, 2), send(200), addVIPs, announce, arm(TimerAdvert, time.Second, 3),
+		stopT(TimerPreemptDelay, 2), addVIPs, send(200), announce, arm(TimerAdvert, time.Second, 3),
 		changed(Backup, Master, "master down timer expired (no advert for 3.219s)"),
 	}
 	if d := diff(want, run(m, Startup(), TimerFired(TimerMasterDown, 1))); d != "" {

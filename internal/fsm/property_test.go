@@ -87,6 +87,9 @@ type simNode struct {
 	armed  [numTimers]uint64 // pending generation per timer, from Arm/Stop actions
 	state  State             // from StateChanged actions
 	lastEv EventKind
+	// relSince: when the node entered Releasing; it must leave within
+	// Master_Down_Interval (at most 4 intervals).
+	relSince time.Duration
 }
 
 type sim struct {
@@ -101,6 +104,7 @@ type sim struct {
 	fails   int
 
 	transitions int
+	releases    int // Releasing entered
 }
 
 func (s *sim) errorf(format string, args ...any) {
@@ -132,6 +136,9 @@ func (s *sim) apply(i int, a Action) {
 	n := s.nodes[i]
 	switch a.Kind {
 	case ActSendAdvert:
+		if n.state == Releasing {
+			s.errorf("node %d: advert sent while releasing", i)
+		}
 		s.checkAdvertPriority(i, a.Priority)
 		for j := range s.nodes {
 			if j != i && !s.blocked[i][j] {
@@ -163,6 +170,13 @@ func (s *sim) apply(i int, a Action) {
 		if a.From != n.state || a.Reason == "" {
 			s.errorf("node %d: state change %+v, tracked state %v", i, a, n.state)
 		}
+		if a.To == Releasing {
+			n.relSince = s.now
+			s.releases++
+		}
+		if a.From == Releasing && s.now-n.relSince > 4*n.cfg.AdverInt {
+			s.errorf("node %d: released after %v, beyond Master_Down_Interval", i, s.now-n.relSince)
+		}
 		n.state = a.To
 		s.transitions++
 	}
@@ -184,18 +198,18 @@ func (s *sim) checkAdvertPriority(i int, p uint8) {
 	}
 }
 
-// checkNode: tracked state matches, VIPs exactly while Master, the right
-// timer pending in each state.
+// checkNode: tracked state matches, VIPs exactly while Master or Releasing,
+// the right timer pending in each state.
 func (s *sim) checkNode(i int) {
 	n := s.nodes[i]
 	st := n.m.State()
 	if st != n.state {
 		s.errorf("node %d: State() = %v, actions say %v", i, st, n.state)
 	}
-	if n.vips != (st == Master) {
+	if n.vips != (st == Master || st == Releasing) {
 		s.errorf("node %d: VIPs installed = %v in %v", i, n.vips, st)
 	}
-	wantAdv, wantDown := st == Master, st == Backup
+	wantAdv, wantDown := st == Master, st == Backup || st == Releasing
 	if (n.armed[TimerAdvert] != 0) != wantAdv || (n.armed[TimerMasterDown] != 0) != wantDown {
 		s.errorf("node %d: timers %v pending in %v", i, n.armed, st)
 	}
@@ -240,7 +254,11 @@ func (s *sim) control(it item) {
 	case ctlStartup:
 		s.handle(i, Startup())
 	case ctlShutdown:
-		s.handle(i, Shutdown())
+		if it.delta > 0 { // sometimes with a stop budget
+			s.handle(i, ShutdownWithin(time.Duration(it.delta)*10*time.Millisecond))
+		} else {
+			s.handle(i, Shutdown())
+		}
 	case ctlPriority:
 		s.handle(i, PriorityDelta(it.delta, "chaos"))
 	case ctlFaultSet:
@@ -297,6 +315,9 @@ func randomCluster(rng *rand.Rand, t *testing.T) *sim {
 		}
 		if i == owner {
 			cfg.Priority = OwnerPriority
+		}
+		if rng.IntN(2) == 0 {
+			cfg.ReleaseVIPs = ReleaseAfterTakeover
 		}
 		s.nodes = append(s.nodes, &simNode{m: New(cfg), cfg: cfg})
 		s.push(item{due: time.Duration(rng.IntN(2000)) * time.Millisecond, kind: itControl, node: i, ctl: ctlStartup})
@@ -363,12 +384,13 @@ func (s *sim) run() {
 func TestPropertyRandomClusterSafety(t *testing.T) {
 	const runs = 400
 	rng := rand.New(rand.NewPCG(5798, 9568)) // fixed seed: reproducible
-	var steps, transitions, liveEnds int
+	var steps, transitions, liveEnds, releases int
 	for r := range runs {
 		s := randomCluster(rng, t)
 		s.run()
 		steps += int(s.seq)
 		transitions += s.transitions
+		releases += s.releases
 		if s.masters() == 1 {
 			liveEnds++
 		}
@@ -376,8 +398,8 @@ func TestPropertyRandomClusterSafety(t *testing.T) {
 			t.Fatalf("run %d failed (%d violations)", r, s.fails)
 		}
 	}
-	t.Logf("%d runs: %d scheduled items, %d state changes, %d ended with one master", runs, steps, transitions, liveEnds)
-	if liveEnds < runs/2 || transitions < runs*2 {
-		t.Errorf("the simulation exercised too little: %d state changes, %d live ends", transitions, liveEnds)
+	t.Logf("%d runs: %d scheduled items, %d state changes, %d releases, %d ended with one master", runs, steps, transitions, releases, liveEnds)
+	if liveEnds < runs/2 || transitions < runs*2 || releases < runs/10 {
+		t.Errorf("the simulation exercised too little: %d state changes, %d releases, %d live ends", transitions, releases, liveEnds)
 	}
 }

@@ -24,6 +24,11 @@ const (
 	Backup
 	Master
 	Fault
+	// Releasing: a master that was stopped has sent priority 0 and stopped
+	// advertising but still holds its VIPs, until a new master advertises,
+	// Master_Down_Interval passes or the stop budget is spent (make before
+	// break; Config.ReleaseVIPs). It ends in Initialize.
+	Releasing
 )
 
 // String returns keepalived's word for the state.
@@ -37,6 +42,8 @@ func (s State) String() string {
 		return "MASTER"
 	case Fault:
 		return "FAULT"
+	case Releasing:
+		return "RELEASING"
 	}
 	return "UNKNOWN"
 }
@@ -73,6 +80,36 @@ type Config struct {
 	PreemptDelay time.Duration // keepalived preempt_delay (0 = none)
 	PrimaryAddr  netip.Addr    // our source address, used in the equal-priority tie-break
 	WantMaster   bool          // keepalived "state MASTER" (see Machine.Handle for what it changes)
+	ReleaseVIPs  ReleaseMode   // when a stopped master removes its VIPs (zero: at once, as the RFCs say)
+}
+
+// ReleaseMode says when a master that is stopped (Shutdown) removes its
+// VIPs. A master that yields to a better advert or enters FAULT removes
+// them at once in either mode: the better advert is already the new
+// master's, and a faulted node cannot serve.
+type ReleaseMode uint8
+
+// Release modes.
+const (
+	// ReleaseImmediate: priority-0 advert and VIPs removed together
+	// (RFC 3768 / RFC 5798 6.4.3 "Shutdown"); clients see the backup's
+	// Skew_Time as an outage.
+	ReleaseImmediate ReleaseMode = iota
+	// ReleaseAfterTakeover: priority-0 advert, then keep the VIPs (the
+	// kernel keeps answering for them) in Releasing until another node's
+	// advert with priority > 0 shows the new master, or
+	// Master_Down_Interval / the Shutdown's budget passes with none.
+	ReleaseAfterTakeover
+)
+
+func (r ReleaseMode) String() string {
+	switch r {
+	case ReleaseImmediate:
+		return "immediate"
+	case ReleaseAfterTakeover:
+		return "after-takeover"
+	}
+	return "unknown-release-mode"
 }
 
 // EventKind says what happened.
@@ -87,6 +124,7 @@ const (
 	EvPriority
 	EvFaultSet
 	EvFaultClear
+	EvRelease
 )
 
 func (k EventKind) String() string {
@@ -105,6 +143,8 @@ func (k EventKind) String() string {
 		return "fault-set"
 	case EvFaultClear:
 		return "fault-clear"
+	case EvRelease:
+		return "release"
 	}
 	return "unknown-event"
 }
@@ -126,8 +166,13 @@ type Event struct {
 	// EvPriority: sum of tracking weights; effective = clamp(base+Delta).
 	Delta int
 
-	// EvPriority / EvFaultSet / EvFaultClear: why; travels into StateChanged.Reason.
+	// EvPriority / EvFaultSet / EvFaultClear / EvRelease: why; travels into
+	// StateChanged.Reason.
 	Reason string
+
+	// EvShutdown: the most a master in ReleaseAfterTakeover may keep its
+	// VIPs waiting for the new master (0 = Master_Down_Interval only).
+	Within time.Duration
 }
 
 // Startup starts the instance (Initialize -> Backup or Master or Fault).
@@ -135,6 +180,14 @@ func Startup() Event { return Event{Kind: EvStartup} }
 
 // Shutdown stops the instance (-> Initialize; a Master resigns with priority 0).
 func Shutdown() Event { return Event{Kind: EvShutdown} }
+
+// ShutdownWithin is Shutdown where a master that keeps its VIPs until the
+// takeover (ReleaseAfterTakeover) waits at most budget.
+func ShutdownWithin(budget time.Duration) Event { return Event{Kind: EvShutdown, Within: budget} }
+
+// ReleaseNow ends a Releasing wait at once (the caller's stop budget is
+// spent): VIPs removed, -> Initialize. Any other state ignores it.
+func ReleaseNow(reason string) Event { return Event{Kind: EvRelease, Reason: reason} }
 
 // Advert is a validated advertisement received from src.
 func Advert(prio uint8, interval time.Duration, src netip.Addr) Event {

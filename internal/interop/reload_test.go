@@ -688,12 +688,15 @@ func runReloadKeepsMaster(t *testing.T, bImpl impl) {
 	t.Logf("(d) b master of VI_2 %v after SIGHUP (skew %v, master-down %v); priority 0 on the wire %v after SIGHUP",
 		took.Round(time.Millisecond), skew, sc.masterDown(prioLow), zero.at.Sub(start).Round(time.Millisecond))
 
-	// (e) a broken file is rejected with its position; nothing changes.
-	broken := aConf("e: broken", rInst{name: "VI_1", vrid: vrid, prioText: "banana", advert: sc.advert, vips: []netip.Addr{vip4}})
+	// (e) a broken file is rejected with its position; nothing changes. An
+	// invalid VRID is one keepalived refuses too (`priority banana` it runs
+	// with priority 100, and so does govrrp: a warning, not a rejection).
+	broken := aConf("e: broken", rInst{name: "VI_1", vrid: vrid, prio: prioHigh, advert: sc.advert, vips: []netip.Addr{vip4},
+		extra: []string{"virtual_router_id banana"}})
 	line, col := lineCol(broken, "banana")
 	ok, _ := a.reload(t, broken, a, b)
 	if ok {
-		fail(t, "(e) a accepted a file with `priority banana`", a, b)
+		fail(t, "(e) a accepted a file with `virtual_router_id banana`", a, b)
 	}
 	pos := fmt.Sprintf("%s:%d:%d", a.file("govrrp.conf"), line, col)
 	logText := a.proc.Log()

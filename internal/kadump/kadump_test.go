@@ -327,3 +327,17 @@ func TestDataWithoutScriptsHasNoScriptSection(t *testing.T) {
 		t.Errorf("a file without vrrp_script got a VRRP Scripts section:\n%s", b.String())
 	}
 }
+
+// A stopped master waiting for its successor still holds its VIPs: the dump
+// says so (keepalived has no such state; it is shown as INIT).
+func TestReleasingHoldsVIPs(t *testing.T) {
+	for state, want := range map[string]bool{"MASTER": true, "RELEASING": true, "BACKUP": false, "FAULT": false, "INIT": false} {
+		v := view{st: control.Instance{State: state}}
+		if got := v.vipsSet(); got != want {
+			t.Errorf("state %s: vipsSet = %v, want %v", state, got, want)
+		}
+	}
+	if got := (view{st: control.Instance{State: "RELEASING"}}).state(); got != "INIT" {
+		t.Errorf("RELEASING shown as %q, want INIT", got)
+	}
+}

@@ -125,8 +125,9 @@ func stateNum(s string) int {
 	return 0
 }
 
-// vipsSet: govrrp holds an instance's addresses exactly while it is MASTER.
-func (v view) vipsSet() bool { return v.st.State == "MASTER" }
+// vipsSet: govrrp holds an instance's addresses while it is MASTER, and while
+// a stopped master waits for its successor (RELEASING, shown as INIT).
+func (v view) vipsSet() bool { return v.st.State == "MASTER" || v.st.State == "RELEASING" }
 
 // accept is keepalived's accept mode: on unless turned off or strict.
 func (v view) accept() bool {

@@ -22,7 +22,8 @@ const dumpRetries = 5
 // It keeps no state of its own: the kernel is the source of truth, which is
 // what makes Add and Remove idempotent and crash-safe.
 type Manager struct {
-	h *netlink.Handle
+	h     *netlink.Handle
+	lease Lease // zero: installed forever (see lease.go)
 }
 
 // NewManager returns a Manager using h. A nil h means the zero Handle, which
@@ -35,15 +36,18 @@ func NewManager(h *netlink.Handle) *Manager {
 	return &Manager{h: h}
 }
 
-// Add installs a. An address that is already there (EEXIST) is success and
-// is left untouched. IPv6 addresses are added with IFA_F_NODAD so they are
-// usable at once (a VIP moving between routers must not wait for DAD), with
-// valid and preferred lifetime forever. The kernel rejects (EINVAL) an IPv4
+// Add installs a. An address that is already there (EEXIST) is success; it
+// is only given the Manager's lifetimes (a replace: a VIP left forever by an
+// older run becomes leased, a leased one left behind is made forever without
+// a lease), nothing else of it changes. IPv6 addresses are added with
+// IFA_F_NODAD so they are usable at once (a VIP moving between routers must
+// not wait for DAD). Lifetimes are the lease's (WithLease), or valid and
+// preferred lifetime forever without one. The kernel rejects (EINVAL) an IPv4
 // address whose scope differs from the primary address of the same subnet.
 // IPv6 identity is the address alone: with 2001:db8::10/128 present, adding
 // 2001:db8::10/64 is EEXIST (success) while Has of the /64 stays false.
-// This matches keepalived 2.2.7 (`ip -6 addr`: "nodad", valid_lft and
-// preferred_lft forever).
+// Without a lease this matches keepalived 2.2.7 (`ip -6 addr`: "nodad",
+// valid_lft and preferred_lft forever).
 func (m *Manager) Add(a Address) error {
 	if err := a.Validate(); err != nil {
 		return err
@@ -52,8 +56,13 @@ func (m *Manager) Add(a Address) error {
 	if err != nil {
 		return fmt.Errorf("vip: add %s: %w", a, err)
 	}
-	err = m.h.AddrAdd(link, toNetlink(a))
-	if err != nil && !errors.Is(err, unix.EEXIST) {
+	na := toNetlink(a)
+	m.lease.stamp(na)
+	err = m.h.AddrAdd(link, na)
+	if errors.Is(err, unix.EEXIST) {
+		return m.replace(link, a)
+	}
+	if err != nil {
 		return fmt.Errorf("vip: add %s: %w", a, err)
 	}
 	return nil

@@ -2,6 +2,14 @@
 // position of every token (include with globs, comments, quoting, $NAME
 // definitions, @ conditionals, ~SEQ/~LST), a generic syntax tree, and the
 // typed VRRP configuration built from it.
+//
+// Invariants: Build never panics on any input; it returns an error exactly
+// when a diagnostic is an error. A value keepalived 2.2.7 reports and replaces
+// while loading is a warning with Fallback set, and the Config holds the
+// value keepalived runs with (testdata/fallbacks records keepalived's own
+// output and dump for each case); LoadOptions.Strict makes those errors. An
+// error without Strict is only what keepalived refuses to run or what leaves
+// an instance unable to work.
 package kaconf
 
 import "fmt"
@@ -68,6 +76,9 @@ type Diagnostic struct {
 	Pos      Pos
 	Severity Severity
 	Msg      string
+	// Fallback: keepalived 2.2.7 accepts the line and replaces its value
+	// (govrrp does the same); an error only with LoadOptions.Strict.
+	Fallback bool
 }
 
 // String formats the diagnostic as FILE:LINE:COL: severity: message.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +17,9 @@ type LoadOptions struct {
 	// VRRPOnly mirrors keepalived -P/--vrrp: LVS, checker and BFD blocks are
 	// skipped with a single notice instead of being an error.
 	VRRPOnly bool
+	// Strict makes every fallback (a value keepalived 2.2.7 replaces with
+	// a default, or a line it ignores) an error instead of a warning.
+	Strict bool
 }
 
 // ErrInvalid is wrapped by the error Build returns when the configuration has
@@ -101,6 +105,18 @@ type ctx struct {
 	parsedOnly      []KeywordUse
 	parsedOnlyDepth int // > 0 while inside a parsed-only block
 	unknowns        int // unknown keywords seen, to bound suggestion work
+	// fb is what keepalived does with an invalid value of the keyword
+	// being read ("" when an invalid value is an error); see bad.
+	fb string
+	// where holds the position of each keyword's last line per object,
+	// for rules that depend on file order (an instance's family).
+	where map[any]map[string]Pos
+	// rulesNoPref counts rules written without a preference, which
+	// keepalived numbers down from defaultRulePref in file order.
+	rulesNoPref int
+	// instEnd is the closing brace of each instance, where keepalived
+	// reports what it finds when completing the instance.
+	instEnd map[*Instance]Pos
 }
 
 func newCtx(o LoadOptions) *ctx {
@@ -111,6 +127,8 @@ func newCtx(o LoadOptions) *ctx {
 		instIdx: map[*Instance]int{},
 		set:     map[any]map[string]bool{},
 		given:   map[any]map[string]bool{},
+		where:   map[any]map[string]Pos{},
+		instEnd: map[*Instance]Pos{},
 	}
 }
 
@@ -172,15 +190,18 @@ func (c *ctx) intArg(n *Node, i int, lo, hi int64) (int64, bool) {
 func (c *ctx) intTok(what string, t Token, lo, hi int64) (int64, bool) {
 	v, err := strconv.ParseInt(t.Text, 10, 64)
 	if err != nil {
-		c.errf(t.Pos, "%s: %q is not an integer", what, t.Text)
+		c.bad(t.Pos, "%s: %q is not an integer", what, t.Text)
 		return 0, false
 	}
 	if v < lo || v > hi {
-		c.errf(t.Pos, "%s: %d outside range [%d, %d]", what, v, lo, hi)
+		c.bad(t.Pos, "%s: %d outside range [%d, %d]", what, v, lo, hi)
 		return 0, false
 	}
 	return v, true
 }
+
+// decimalRE is the number syntax keepalived reads (no exponent, hex, inf).
+var decimalRE = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)$`)
 
 // secondsArg reads a decimal number of seconds (resolution 1 µs, as keepalived).
 func (c *ctx) secondsArg(n *Node, i int, lo, hi float64) (time.Duration, bool) {
@@ -190,12 +211,12 @@ func (c *ctx) secondsArg(n *Node, i int, lo, hi float64) (time.Duration, bool) {
 	}
 	t := n.Args[i]
 	v, err := strconv.ParseFloat(t.Text, 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		c.errf(t.Pos, "%s: %q is not a number", n.Keyword.Text, t.Text)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || !decimalRE.MatchString(t.Text) {
+		c.bad(t.Pos, "%s: %q is not a number", n.Keyword.Text, t.Text)
 		return 0, false
 	}
 	if v < lo || v > hi {
-		c.errf(t.Pos, "%s: %s outside range [%g, %g]", n.Keyword.Text, t.Text, lo, hi)
+		c.bad(t.Pos, "%s: %s outside range [%g, %g]", n.Keyword.Text, t.Text, lo, hi)
 		return 0, false
 	}
 	return time.Duration(math.Round(v*1e6)) * time.Microsecond, true
@@ -213,7 +234,7 @@ func (c *ctx) boolArg(n *Node, i int) (bool, bool) {
 	case "off", "false", "no":
 		return false, true
 	}
-	c.errf(t.Pos, "%s: %q is not a boolean (on|off|true|false|yes|no)", n.Keyword.Text, t.Text)
+	c.bad(t.Pos, "%s: %q is not a boolean (on|off|true|false|yes|no)", n.Keyword.Text, t.Text)
 	return false, false
 }
 
@@ -228,7 +249,7 @@ func (c *ctx) addrArg(n *Node, i int) (netip.Addr, bool) {
 func (c *ctx) addrTok(what string, t Token) (netip.Addr, bool) {
 	a, err := netip.ParseAddr(t.Text)
 	if err != nil || a.Zone() != "" {
-		c.errf(t.Pos, "%s: invalid IP address %q", what, t.Text)
+		c.bad(t.Pos, "%s: invalid IP address %q", what, t.Text)
 		return netip.Addr{}, false
 	}
 	return a.Unmap(), true

@@ -12,7 +12,8 @@ func FuzzBuild(f *testing.F) {
 	f.Add([]byte(instanceSrc("priority 100")))
 	f.Add([]byte("vrrp_sync_group G {\ngroup {\nVI\n}\n}\n" + instanceSrc("track_script {\nx weight 3\n}")))
 	f.Add([]byte("global_defs {\nvrrp_version 3\n}\nvrrp_instance X {\nvirtual_ipaddress {\n2001:db8::1 dev\n}\nunicast_peer {\n192.0.2.1 min_ttl\n}\n}\n"))
-	for _, p := range findSamples() {
+	fallbacks, _ := filepath.Glob(filepath.Join("testdata", "fallbacks", "*.conf"))
+	for _, p := range append(findSamples(), fallbacks...) {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)
 		}
@@ -26,6 +27,16 @@ func FuzzBuild(f *testing.F) {
 		hasErr := len(diagStrings(ds, SevError)) > 0
 		if hasErr != (err != nil) {
 			t.Fatalf("error %v but error diagnostics %v", err, hasErr)
+		}
+		// Strict changes severities only: every fallback becomes an error.
+		_, sds, _ := Build(pf.Nodes, LoadOptions{Strict: true})
+		if len(Fallbacks(sds)) != len(Fallbacks(ds)) {
+			t.Fatalf("Strict: %d fallbacks, lenient %d", len(Fallbacks(sds)), len(Fallbacks(ds)))
+		}
+		for _, d := range Fallbacks(sds) {
+			if d.Severity != SevError {
+				t.Fatalf("Strict: fallback %s is not an error", d)
+			}
 		}
 	})
 }

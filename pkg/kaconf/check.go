@@ -19,34 +19,18 @@ func checkInstance(c *ctx, in *Instance) {
 		c.errf(in.Pos, "(%s) interface must be set (it may only be omitted with unicast_peer)", in.Name)
 	}
 	if len(in.VIPs) == 0 && !in.NoVirtualIPAddress {
-		c.warnf(in.Pos, "(%s) no virtual_ipaddress; at least one is recommended", in.Name)
+		if in.Version == 3 || in.Family == 6 || in.StrictMode {
+			// keepalived 2.2.7: "No VIP specified; at least one is required".
+			c.errf(in.Pos, "(%s) no virtual_ipaddress: keepalived 2.2.7 refuses a VRRPv3, IPv6 or strict_mode instance without one", in.Name)
+		} else {
+			c.warnf(in.Pos, "(%s) no virtual_ipaddress; at least one is recommended", in.Name)
+		}
 	}
 	is4 := in.Family == 4
-	// keepalived ignores such VIPs/peers with a message; govrrp refuses the
-	// file, since a silently dropped VIP is an outage waiting to happen.
-	for _, v := range in.VIPs {
-		if v.Prefix.Addr().Is4() != is4 {
-			c.errf(v.Pos, "(%s) virtual_ipaddress %s: all VIPs of an instance must be IPv%d (use virtual_ipaddress_excluded for the other family)", in.Name, v.Prefix, in.Family)
-		}
-	}
-	for _, p := range in.UnicastPeers {
-		if p.Addr.Is4() != is4 {
-			c.errf(p.Pos, "(%s) unicast_peer %s is not IPv%d like the instance", in.Name, p.Addr, in.Family)
-		}
-	}
-	checkFamily(c, in, "unicast_src_ip", in.UnicastSrcIP, is4)
-	checkFamily(c, in, "mcast_src_ip", in.McastSrcIP, is4)
+	// Addresses of the other family were dropped with a warning in derive
+	// (dropOtherFamily), as keepalived drops them.
 	if in.McastDstIP.IsValid() && (in.McastDstIP.Is4() != is4 || !in.McastDstIP.IsMulticast()) {
 		c.errf(in.Pos, "(%s) mcast_dst_ip %s is not an IPv%d multicast address", in.Name, in.McastDstIP, in.Family)
-	}
-	if in.AuthType == "PASS" && in.AuthPassRaw == "" {
-		c.errf(in.Pos, "(%s) auth_type PASS needs auth_pass", in.Name)
-	}
-}
-
-func checkFamily(c *ctx, in *Instance, kw string, a netip.Addr, is4 bool) {
-	if a.IsValid() && a.Is4() != is4 {
-		c.errf(in.Pos, "(%s) %s %s is not of the instance's family (IPv%d)", in.Name, kw, a, in.Family)
 	}
 }
 

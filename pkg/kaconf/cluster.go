@@ -86,6 +86,9 @@ func checkRouter(g []peerInstance, nodes int) []Diagnostic {
 		if a.Version == 2 && (a.AuthType != b.AuthType || a.AuthPass != b.AuthPass) {
 			add(b.Pos, SevError, "(%s) authentication differs from %s (%s): every advert will be dropped as an auth mismatch", b.Name, first.file, a.Name)
 		}
+		if sev, msg := hmacMismatch(b, a); msg != "" {
+			add(b.Pos, sev, "(%s) auth_hmac: %s %s (%s)", b.Name, msg, first.file, a.Name)
+		}
 		if !sameVIPs(a.VIPs, b.VIPs) {
 			add(b.Pos, SevError, "(%s) virtual_ipaddress list %s differs from %s in %s (%s)", b.Name, vipList(b.VIPs), vipList(a.VIPs), first.file, a.Name)
 		}

@@ -110,6 +110,9 @@ type Instance struct {
 	AuthType    string  // "" | "PASS" | "AH"
 	AuthPass    [8]byte // zero padded, truncated to 8 (as keepalived)
 	AuthPassRaw string
+	// AuthHMAC is the auth_hmac block (keepalived 2.4 signed adverts), nil
+	// when absent.
+	AuthHMAC *AuthHMAC
 
 	VIPs         []VIP
 	ExcludedVIPs []VIP
@@ -241,7 +244,7 @@ type TrackProcess struct {
 	Pos            Pos
 	Process        []string
 	ParamMatch     string
-	Weight         int // default 1
+	Weight         int // default 0 (keepalived 2.2.7: a missing process is FAULT)
 	Reverse        bool
 	Quorum         int // default 1
 	QuorumMax      int // -1: none

@@ -27,11 +27,13 @@ func derive(c *ctx, cfg *Config) {
 		resolveTracks(c, cfg, in)
 	}
 	deriveSyncGroups(c, cfg)
+	dropEmptySyncGroups(cfg)
 }
 
 func deriveInstance(c *ctx, g *GlobalDefs, in *Instance) {
 	inheritGlobal(c, g, in)
-	in.Family = instanceFamily(in)
+	in.Family = c.instanceFamily(in)
+	c.dropOtherFamily(in)
 	if in.Version == 0 {
 		in.Version = g.VRRPVersion
 	}
@@ -42,9 +44,13 @@ func deriveInstance(c *ctx, g *GlobalDefs, in *Instance) {
 		}
 		in.Version = 3
 	}
+	if in.AuthType == "PASS" && in.AuthPassRaw == "" {
+		c.fallbackf(in.Pos, "run the instance without authentication", "(%s) auth_type PASS without auth_pass", in.Name)
+		in.AuthType = ""
+	}
 	if in.AuthType == "AH" && in.State == "MASTER" && in.Version == 2 {
 		// keepalived 2.2.7 does the same (keepalived.conf.SSL_GET sample).
-		c.warnf(in.Pos, "(%s) initial state MASTER is incompatible with AH authentication; state set to BACKUP", in.Name)
+		c.fallbackf(in.Pos, "", "(%s) initial state MASTER is incompatible with AH authentication; state set to BACKUP", in.Name)
 		in.State = "BACKUP"
 	}
 	if !in.PrioritySet {
@@ -54,8 +60,16 @@ func deriveInstance(c *ctx, g *GlobalDefs, in *Instance) {
 			in.Priority = 255
 		}
 	}
+	if in.Priority == 255 && !c.isGiven(in, "state") {
+		// keepalived 2.2.7 (-d: Wantstate = MASTER): the address owner
+		// starts as MASTER unless state BACKUP is written.
+		in.State = "MASTER"
+	}
 	in.AdverInt = roundAdverInt(c, in)
+	c.unicastWithoutPeers(in)
+	c.vmacXmitBaseAlone(in)
 	derivePreempt(c, in)
+	c.deriveStrict(in)
 	if in.UseVMAC == "-" {
 		prefix := g.VmacPrefix
 		if prefix == "" {
@@ -64,7 +78,7 @@ func deriveInstance(c *ctx, g *GlobalDefs, in *Instance) {
 		in.UseVMAC = prefix + "." + strconv.Itoa(int(in.VRID))
 	}
 	if in.Version == 3 && in.AuthType != "" {
-		c.warnf(in.Pos, "(%s) authentication is not used with VRRPv3; ignored", in.Name)
+		c.fallbackf(in.Pos, "", "(%s) authentication is not used with VRRPv3; ignored", in.Name)
 		in.AuthType, in.AuthPass, in.AuthPassRaw = "", [8]byte{}, ""
 	}
 }
@@ -104,23 +118,18 @@ func inheritGlobal(c *ctx, g *GlobalDefs, in *Instance) {
 	if !c.isSet(in, "strict_mode") {
 		in.StrictMode = g.Strict
 	}
-	in.CheckUnicastSrc = in.CheckUnicastSrc || g.CheckUnicastSrc
-}
-
-// instanceFamily: the first VIP decides, else the unicast/multicast source or
-// first peer; IPv4 when nothing says.
-func instanceFamily(in *Instance) uint8 {
-	switch {
-	case len(in.VIPs) > 0:
-		return familyOf(in.VIPs[0].Prefix.Addr().Is4())
-	case in.UnicastSrcIP.IsValid():
-		return familyOf(in.UnicastSrcIP.Is4())
-	case in.McastSrcIP.IsValid():
-		return familyOf(in.McastSrcIP.Is4())
-	case len(in.UnicastPeers) > 0:
-		return familyOf(in.UnicastPeers[0].Addr.Is4())
+	if in.StrictMode {
+		// keepalived 2.2.7 (-d with vrrp_strict): no advert and no GARP
+		// burst after a lower-priority advert.
+		in.LowerPrioNoAdvert = true
+		if !c.isSet(in, "garp_lower_prio_repeat") {
+			in.GarpLowerPrioRepeat = 0
+		}
+		if !c.isSet(in, "garp_lower_prio_delay") {
+			in.GarpLowerPrioDelay = 0
+		}
 	}
-	return 4
+	in.CheckUnicastSrc = in.CheckUnicastSrc || g.CheckUnicastSrc
 }
 
 func familyOf(is4 bool) uint8 {
@@ -147,11 +156,11 @@ func roundAdverInt(c *ctx, in *Instance) time.Duration {
 		r = unit
 	}
 	if r != d {
-		c.warnf(in.Pos, "(%s) VRRPv%d advert_int %v rounded to %v", in.Name, in.Version, d, r)
+		c.fallbackf(in.Pos, "", "(%s) VRRPv%d advert_int %v rounded to %v", in.Name, in.Version, d, r)
 	}
 	if maxV3 := 4095 * 10 * time.Millisecond; in.Version == 3 && r > maxV3 {
 		// keepalived 2.2.7 clamps (the field has 12 bits of centiseconds).
-		c.warnf(in.Pos, "(%s) VRRPv3 advert_int %v out of range; set to %v", in.Name, r, maxV3)
+		c.fallbackf(in.Pos, "", "(%s) VRRPv3 advert_int %v out of range; set to %v", in.Name, r, maxV3)
 		r = maxV3
 	}
 	return r
@@ -161,15 +170,15 @@ func roundAdverInt(c *ctx, in *Instance) time.Duration {
 // address owner and for state MASTER; preempt_delay is cleared by nopreempt.
 func derivePreempt(c *ctx, in *Instance) {
 	if in.Nopreempt && in.Priority == 255 {
-		c.warnf(in.Pos, "(%s) nopreempt is incompatible with priority 255; cleared", in.Name)
+		c.fallbackf(in.Pos, "", "(%s) nopreempt is incompatible with priority 255; cleared", in.Name)
 		in.Nopreempt = false
 	}
 	if in.Nopreempt && in.State == "MASTER" {
-		c.warnf(in.Pos, "(%s) nopreempt does not work with initial state MASTER; cleared", in.Name)
+		c.fallbackf(in.Pos, "", "(%s) nopreempt does not work with initial state MASTER; cleared", in.Name)
 		in.Nopreempt = false
 	}
 	if in.Nopreempt && in.PreemptDelay > 0 {
-		c.warnf(in.Pos, "(%s) preempt_delay is incompatible with nopreempt; cleared", in.Name)
+		c.fallbackf(in.Pos, "", "(%s) preempt_delay is incompatible with nopreempt; cleared", in.Name)
 		in.PreemptDelay = 0
 	}
 }
@@ -199,6 +208,7 @@ func resolveTracks(c *ctx, cfg *Config, in *Instance) {
 		}
 		return p.Weight, p.Reverse, true
 	})
+	in.TrackInterfaces = dropOwnInterface(c, in)
 	if in.Priority == 255 {
 		in.TrackScripts = dropWeighted(c, in, "script", in.TrackScripts)
 		in.TrackFiles = dropWeighted(c, in, "file", in.TrackFiles)
@@ -214,7 +224,7 @@ func resolveRefs(c *ctx, owner, kind string, refs []TrackRef, at int, look looku
 	for _, r := range refs {
 		w, rev, ok := look(r.Name)
 		if !ok {
-			c.errf(r.Pos, "(%s) %s %q is not defined", owner, kind, r.Name)
+			c.fallbackf(r.Pos, "ignore the entry (nothing is tracked)", "(%s) %s %q is not defined", owner, kind, r.Name)
 			continue
 		}
 		if def, found := c.defIdx[kind+":"+r.Name]; found && def > at {
@@ -232,7 +242,7 @@ func dropWeighted(c *ctx, in *Instance, kind string, refs []TrackRef) []TrackRef
 	out := refs[:0]
 	for _, r := range refs {
 		if r.Weight != 0 {
-			c.warnf(r.Pos, "(%s) ignoring tracked %s %s with weight %d: the address owner's priority cannot change", in.Name, kind, r.Name, r.Weight)
+			c.fallbackf(r.Pos, "", "(%s) ignoring tracked %s %s with weight %d: the address owner's priority cannot change", in.Name, kind, r.Name, r.Weight)
 			continue
 		}
 		out = append(out, r)
@@ -254,7 +264,7 @@ func deriveSyncGroups(c *ctx, cfg *Config) {
 		for i, m := range g.Group {
 			switch {
 			case byName[m] == nil:
-				c.warnf(g.GroupPos[i], "vrrp_sync_group %s: instance %q does not exist; ignored", g.Name, m)
+				c.fallbackf(g.GroupPos[i], "ignore the member", "vrrp_sync_group %s: instance %q does not exist", g.Name, m)
 				continue
 			case inGroup[m] != "":
 				c.errf(g.GroupPos[i], "vrrp_sync_group %s: instance %q is already in group %s", g.Name, m, inGroup[m])
@@ -264,6 +274,14 @@ func deriveSyncGroups(c *ctx, cfg *Config) {
 			names, poss = append(names, m), append(poss, g.GroupPos[i])
 		}
 		g.Group, g.GroupPos = names, poss
+		if len(g.Group) == 0 {
+			c.fallbackf(g.Pos, "remove the group", "vrrp_sync_group %s has no instances", g.Name)
+			continue // removed below
+		}
+		if len(g.Group) == 1 {
+			// keepalived 2.2.7 says so too, and runs the group.
+			c.warnf(g.Pos, "vrrp_sync_group %s has only 1 instance; a sync group is for several", g.Name)
+		}
 		syncInitialState(c, g, byName)
 		keep := g.SyncGroupTrackingWeight || g.GlobalTracking
 		for _, m := range g.Group {
@@ -293,6 +311,17 @@ func deriveSyncGroups(c *ctx, cfg *Config) {
 			return p.Weight, p.Reverse, true
 		})
 	}
+}
+
+// dropEmptySyncGroups removes the groups left without members.
+func dropEmptySyncGroups(cfg *Config) {
+	kept := cfg.SyncGroups[:0]
+	for _, g := range cfg.SyncGroups {
+		if len(g.Group) > 0 {
+			kept = append(kept, g)
+		}
+	}
+	cfg.SyncGroups = kept
 }
 
 func zeroWeights(in *Instance) {

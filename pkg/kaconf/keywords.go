@@ -50,6 +50,9 @@ type keyword[T any] struct {
 	status Status
 	doc    string
 	fn     func(c *ctx, n *Node, t T)
+	// fallback: what keepalived 2.2.7 (and govrrp) do when the value is
+	// invalid; "" makes an invalid value an error. See orElse.
+	fallback string
 }
 
 // with returns the keyword with another status; it keeps the helpers that
@@ -109,6 +112,7 @@ func dispatch[T any](c *ctx, tb *table[T], nodes []*Node, tgt T) {
 		}
 		k := &tb.kws[i]
 		c.markGiven(tgt, k.name)
+		c.markWhere(tgt, k.name, n.Pos())
 		if !c.shapeOK(tb.block, k.name, k.min, k.max, k.block, n) {
 			continue
 		}
@@ -123,7 +127,7 @@ func dispatch[T any](c *ctx, tb *table[T], nodes []*Node, tgt T) {
 			if notActedOn {
 				c.parsedOnlyDepth++
 			}
-			k.fn(c, n, tgt)
+			c.withFallback(k.fallback, func() { k.fn(c, n, tgt) })
 			if notActedOn {
 				c.parsedOnlyDepth--
 			}
@@ -141,7 +145,7 @@ func (c *ctx) shapeOK(block, name string, min, max int, wantBlock bool, n *Node)
 		return false
 	}
 	if max >= 0 && len(n.Args) > max {
-		c.warnf(n.Args[max].Pos, "%s in %s: extra argument(s) ignored", name, block)
+		c.fallbackf(n.Args[max].Pos, "ignore them", "%s in %s: extra argument(s)", name, block)
 	}
 	if wantBlock && !n.Block {
 		c.errf(n.Pos(), "%s in %s: expects a { } block", name, block)
@@ -160,15 +164,16 @@ const maxSuggestions = 200
 func (c *ctx) unknown(block string, names []string, n *Node) {
 	kw := n.Keyword.Text
 	c.unknowns++
+	const instead = "ignore the line"
 	if c.unknowns > maxSuggestions {
-		c.warnf(n.Pos(), "unknown keyword %q in %s", kw, block)
+		c.fallbackf(n.Pos(), instead, "unknown keyword %q in %s", kw, block)
 		return
 	}
 	if s := suggest(kw, names); s != "" {
-		c.warnf(n.Pos(), "unknown keyword %q in %s; did you mean %q?", kw, block, s)
+		c.fallbackf(n.Pos(), instead, "unknown keyword %q in %s (did you mean %q?)", kw, block, s)
 		return
 	}
-	c.warnf(n.Pos(), "unknown keyword %q in %s", kw, block)
+	c.fallbackf(n.Pos(), instead, "unknown keyword %q in %s", kw, block)
 }
 
 // suggest returns the closest name within an edit distance that scales with
@@ -218,7 +223,7 @@ func editDistance(a, b string) int {
 func Keywords() []KeywordInfo {
 	var out []KeywordInfo
 	for _, f := range []func() []KeywordInfo{
-		topTable.infos, globalTable.infos, instanceTable.infos, authTable.infos,
+		topTable.infos, globalTable.infos, instanceTable.infos, authTable.infos, authHMACTable.infos,
 		scriptTable.infos, trackFileTable.infos, trackProcessTable.infos, syncGroupTable.infos,
 	} {
 		part := f()

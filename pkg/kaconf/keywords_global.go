@@ -19,7 +19,7 @@ func gOther(name, args string, min, max int, doc string) kwG {
 }
 
 func gInt(name string, lo, hi int64, doc string, set func(*GlobalDefs, int)) kwG {
-	return kwG{name: name, args: "<" + itoa(lo) + ".." + itoa(hi) + ">", min: 1, max: 1, status: ParsedOnly, doc: doc,
+	return kwG{name: name, args: "<" + itoa(lo) + ".." + itoa(hi) + ">", min: 1, max: 1, status: ParsedOnly, doc: doc, fallback: ignore,
 		fn: func(c *ctx, n *Node, g *GlobalDefs) {
 			if v, ok := c.intArg(n, 0, lo, hi); ok {
 				set(g, int(v))
@@ -29,7 +29,7 @@ func gInt(name string, lo, hi int64, doc string, set func(*GlobalDefs, int)) kwG
 }
 
 func gSecs(name string, lo, hi float64, doc string, set func(*GlobalDefs, time.Duration)) kwG {
-	return kwG{name: name, args: "SECONDS", min: 1, max: 1, status: ParsedOnly, doc: doc,
+	return kwG{name: name, args: "SECONDS", min: 1, max: 1, status: ParsedOnly, doc: doc, fallback: ignore,
 		fn: func(c *ctx, n *Node, g *GlobalDefs) {
 			if v, ok := c.secondsArg(n, 0, lo, hi); ok {
 				set(g, v)
@@ -39,7 +39,7 @@ func gSecs(name string, lo, hi float64, doc string, set func(*GlobalDefs, time.D
 }
 
 func gBool(name, doc string, set func(*GlobalDefs, bool)) kwG {
-	return kwG{name: name, args: "[BOOL]", max: 1, status: ParsedOnly, doc: doc,
+	return kwG{name: name, args: "[BOOL]", max: 1, status: ParsedOnly, doc: doc, fallback: ignore,
 		fn: func(c *ctx, n *Node, g *GlobalDefs) {
 			if v, ok := c.boolArg(n, 0); ok {
 				set(g, v)
@@ -64,33 +64,38 @@ func gScript(name, doc string, set func(*GlobalDefs, string)) kwG {
 var globalTable = newTable("global_defs", globalSink, []kwG{
 	{name: "router_id", args: "STRING", min: 1, max: 1, status: Supported, doc: "name of this router in logs and notifications",
 		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.RouterID = n.Args[0].Text }},
-	{name: "vrrp_version", args: "<2|3>", min: 1, max: 1, status: Supported, doc: "default VRRP version (default 2; IPv6 instances use 3)",
+	{name: "vrrp_version", args: "<2|3>", min: 1, max: 1, status: Supported, doc: "default VRRP version (default 2; IPv6 instances use 3)", fallback: ignore,
 		fn: func(c *ctx, n *Node, g *GlobalDefs) {
 			if v, ok := c.intArg(n, 0, 2, 3); ok {
 				g.VRRPVersion = uint8(v)
 			}
 		}},
-	gInt("vrrp_garp_master_repeat", 0, 255, "GARPs per burst on becoming master (default 5)", func(g *GlobalDefs, v int) { g.GarpMasterRepeat = v }).with(Supported),
-	gSecs("vrrp_garp_master_delay", 0, 255, "delay of the second GARP burst (default 5 s, 0 = none)", func(g *GlobalDefs, v time.Duration) { g.GarpMasterDelay = v }).with(Supported),
+	gInt("vrrp_garp_master_repeat", 0, 4294967295, "GARPs per burst on becoming master (default 5)", func(g *GlobalDefs, v int) { g.GarpMasterRepeat = v }).with(Supported).
+		nonNumberAs("1", func(g *GlobalDefs) { g.GarpMasterRepeat = 1 }),
+	gSecs("vrrp_garp_master_delay", 0, 4294, "delay of the second GARP burst (default 5 s, 0 = none)", func(g *GlobalDefs, v time.Duration) { g.GarpMasterDelay = v }).with(Supported).
+		nonNumberAs("0", func(g *GlobalDefs) { g.GarpMasterDelay = 0 }),
 	gSecs("vrrp_garp_master_refresh", 0, 1e9, "periodic GARP refresh while master (default 0 = off)", func(g *GlobalDefs, v time.Duration) { g.GarpMasterRefresh = v }).with(Supported),
-	gInt("vrrp_garp_master_refresh_repeat", 1, 255, "GARPs per refresh (default 1)", func(g *GlobalDefs, v int) { g.GarpMasterRefreshRepeat = v }).with(Supported),
-	gInt("vrrp_garp_lower_prio_repeat", 0, 255, "GARPs after a lower-priority advert (default: vrrp_garp_master_repeat)", func(g *GlobalDefs, v int) { g.GarpLowerPrioRepeat = v }),
-	gSecs("vrrp_garp_lower_prio_delay", 0, 255, "delay for that burst (default: vrrp_garp_master_delay)", func(g *GlobalDefs, v time.Duration) { g.GarpLowerPrioDelay = v }),
-	gSecs("vrrp_garp_interval", 0, 1, "delay between GARPs on an interface", func(g *GlobalDefs, v time.Duration) { g.GarpInterval = v }),
-	gSecs("vrrp_gna_interval", 0, 1, "delay between unsolicited NAs on an interface", func(g *GlobalDefs, v time.Duration) { g.GnaInterval = v }),
+	{name: "vrrp_garp_master_refresh_repeat", args: "<1..4294967295>", min: 1, max: 1, status: Supported, doc: "GARPs per refresh (default 1)",
+		fallback: ignore, fn: globalGarpRefreshRepeat},
+	gInt("vrrp_garp_lower_prio_repeat", 0, 4294967295, "GARPs after a lower-priority advert (default: vrrp_garp_master_repeat)", func(g *GlobalDefs, v int) { g.GarpLowerPrioRepeat = v }).
+		nonNumberAs("0", func(g *GlobalDefs) { g.GarpLowerPrioRepeat = 0 }),
+	gSecs("vrrp_garp_lower_prio_delay", 0, 4294, "delay for that burst (default: vrrp_garp_master_delay)", func(g *GlobalDefs, v time.Duration) { g.GarpLowerPrioDelay = v }).
+		nonNumberAs("0", func(g *GlobalDefs) { g.GarpLowerPrioDelay = 0 }),
+	gSecs("vrrp_garp_interval", 0, 4294.967295, "delay between GARPs on an interface", func(g *GlobalDefs, v time.Duration) { g.GarpInterval = v }),
+	gSecs("vrrp_gna_interval", 0, 4294.967295, "delay between unsolicited NAs on an interface", func(g *GlobalDefs, v time.Duration) { g.GnaInterval = v }),
 	gBool("vrrp_min_garp", "one GARP, no second burst", func(g *GlobalDefs, v bool) { g.MinGarp = v }),
-	gOther("vrrp_garp_extra_if", "[all] SECS", 1, 2, "periodic GARP on other interfaces"),
-	gOther("vrrp_garp_extra_if_vmac", "[all] SECS", 1, 2, "periodic GARP on VMACs"),
+	gOtherCheck("vrrp_garp_extra_if", "[all] SECS", 1, 2, "periodic GARP on other interfaces", checkLastNumber),
+	gOtherCheck("vrrp_garp_extra_if_vmac", "[all] SECS", 1, 2, "periodic GARP on VMACs (not in keepalived 2.2.7)", notIn227),
 	gInt("vrrp_down_timer_adverts", 1, 100, "adverts before master down (default 3)", func(g *GlobalDefs, v int) { g.DownTimerAdverts = v }),
 	gBool("vrrp_lower_prio_no_advert", "no advert after a lower-priority advert", func(g *GlobalDefs, v bool) { g.LowerPrioNoAdvert = v }),
 	gBool("vrrp_higher_prio_send_advert", "advert before yielding to a higher priority", func(g *GlobalDefs, v bool) { g.HigherPrioSendAdvert = v }),
-	{name: "vrrp_mcast_group4", args: "ADDR", min: 1, max: 1, status: ParsedOnly, doc: "IPv4 advert group (default 224.0.0.18)",
+	{name: "vrrp_mcast_group4", args: "ADDR", min: 1, max: 1, status: ParsedOnly, doc: "IPv4 advert group (default 224.0.0.18)", fallback: "skip it (the default group stays)",
 		fn: func(c *ctx, n *Node, g *GlobalDefs) {
 			if a, ok := c.addrArg(n, 0); ok && c.wantMcast(n, a, true) {
 				g.McastGroup4 = a
 			}
 		}},
-	{name: "vrrp_mcast_group6", args: "ADDR", min: 1, max: 1, status: ParsedOnly, doc: "IPv6 advert group (default ff02::12)",
+	{name: "vrrp_mcast_group6", args: "ADDR", min: 1, max: 1, status: ParsedOnly, doc: "IPv6 advert group (default ff02::12)", fallback: "skip it (the default group stays)",
 		fn: func(c *ctx, n *Node, g *GlobalDefs) {
 			if a, ok := c.addrArg(n, 0); ok && c.wantMcast(n, a, false) {
 				g.McastGroup6 = a
@@ -108,11 +113,15 @@ var globalTable = newTable("global_defs", globalSink, []kwG{
 				g.NotificationEmail = append(g.NotificationEmail, words(ch)...)
 			}
 		}},
-	gStr("notification_email_from", "mail sender", func(g *GlobalDefs, v string) { g.NotificationEmailFrom = v }),
-	{name: "smtp_server", args: "HOST [PORT]", min: 1, max: 2, status: ParsedOnly, doc: "SMTP server",
-		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.SMTPServer = n.Args[0].Text }},
+	{name: "notification_email_from", args: "STRING", max: 1, status: ParsedOnly, doc: "mail sender",
+		fn: func(c *ctx, n *Node, g *GlobalDefs) {
+			if checkNeedsArg(c, n); len(n.Args) > 0 {
+				g.NotificationEmailFrom = n.Args[0].Text
+			}
+		}},
+	{name: "smtp_server", args: "HOST [PORT]", min: 1, max: 2, status: ParsedOnly, doc: "SMTP server", fn: globalSMTPServer},
 	gStr("smtp_helo_name", "HELO name", func(g *GlobalDefs, v string) { g.SMTPHeloName = v }),
-	gSecs("smtp_connect_timeout", 0, 1e6, "SMTP connect timeout", func(g *GlobalDefs, v time.Duration) { g.SMTPConnectTimeout = v }),
+	gSecs("smtp_connect_timeout", 0, 4294, "SMTP connect timeout", func(g *GlobalDefs, v time.Duration) { g.SMTPConnectTimeout = v }),
 	gBool("smtp_alert", "default smtp_alert", func(g *GlobalDefs, v bool) { g.SMTPAlert = &v }),
 	gBool("smtp_alert_vrrp", "default smtp_alert for VRRP", func(g *GlobalDefs, v bool) { g.SMTPAlertVRRP = &v }),
 	gOther("smtp_alert_checker", "[BOOL]", 0, 1, "checker mail (LVS)"),
@@ -127,9 +136,14 @@ var globalTable = newTable("global_defs", globalSink, []kwG{
 	gScript("vrrp_notify_fifo_script", "script reading vrrp_notify_fifo", func(g *GlobalDefs, v string) { g.VRRPNotifyFifoScript = v }).with(Supported),
 	gBool("vrrp_notify_priority_changes", "priority changes on notify FIFOs", func(g *GlobalDefs, v bool) { g.VRRPNotifyPriorityChanges = v }).with(Supported),
 	{name: "dynamic_interfaces", args: "[allow_if_changes]", max: 1, status: ParsedOnly, doc: "allow interfaces missing at start",
-		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.DynamicInterfaces = true }},
+		fn: func(c *ctx, n *Node, g *GlobalDefs) {
+			g.DynamicInterfaces = true
+			if len(n.Args) > 0 && n.Args[0].Text != "allow_if_changes" {
+				c.fallbackf(n.Args[0].Pos, "ignore the option", "dynamic_interfaces: unknown option %q", n.Args[0].Text)
+			}
+		}},
 	gStr("default_interface", "interface for static addresses (default eth0)", func(g *GlobalDefs, v string) { g.DefaultInterface = v }),
-	gSecs("vrrp_startup_delay", 0, 3600, "delay before instances start", func(g *GlobalDefs, v time.Duration) { g.VRRPStartupDelay = v }),
+	gSecs("vrrp_startup_delay", 0, 4294.967295, "delay before instances start", func(g *GlobalDefs, v time.Duration) { g.VRRPStartupDelay = v }),
 	gStr("vmac_prefix", "prefix of generated VMAC names (default vrrp)", func(g *GlobalDefs, v string) { g.VmacPrefix = v }),
 	gOther("vmac_addr_prefix", "STRING", 1, 1, "prefix of VMACs for VIPs on other interfaces"),
 	gOther("tmp_config_directory", "DIR", 1, 1, "config copy location"),
@@ -140,43 +154,47 @@ var globalTable = newTable("global_defs", globalSink, []kwG{
 	gOther("checker_process_name", "NAME", 1, 1, "checker process name"),
 	gOther("bfd_process_name", "NAME", 1, 1, "BFD process name"),
 	gOther("startup_script", "PATH [USER [GROUP]]", 1, 3, "script at start"),
-	gOther("startup_script_timeout", "<1..1000>", 1, 1, "its timeout"),
+	gOtherCheck("startup_script_timeout", "<1..1000>", 1, 1, "its timeout", checkInt(1, 1000)),
 	gOther("shutdown_script", "PATH [USER [GROUP]]", 1, 3, "script at stop"),
-	gOther("shutdown_script_timeout", "<1..1000>", 1, 1, "its timeout"),
+	gOtherCheck("shutdown_script_timeout", "<1..1000>", 1, 1, "its timeout", checkInt(1, 1000)),
 	gOther("checker_log_all_failures", "[BOOL]", 0, 1, "checker logging (LVS)"),
 	gOther("lvs_sync_daemon", "IF [inst] NAME ...", 1, -1, "IPVS sync daemon (LVS)"),
-	gOther("lvs_timeouts", "[tcp S] [tcpfin S] [udp S]", 1, -1, "IPVS timeouts (LVS)"),
+	gOtherCheck("lvs_timeouts", "[tcp S] [tcpfin S] [udp S]", 1, -1, "IPVS timeouts (LVS)", checkLVSTimeouts),
 	gOther("lvs_flush", "", 0, 0, "flush IPVS at start (LVS)"),
 	gOther("lvs_flush_on_stop", "[VS]", 0, 1, "flush IPVS at stop (LVS)"),
 	gOther("lvs_notify_fifo", "FIFO [USER [GROUP]]", 1, 3, "checker FIFO (LVS)"),
 	gOther("lvs_notify_fifo_script", "PATH [USER [GROUP]]", 1, 3, "checker FIFO script (LVS)"),
 	gOther("nftables", "[TABLE]", 0, 1, "firewall for no_accept via nftables"),
-	gOther("nftables_priority", "PRIO", 1, 1, "nftables chain priority"),
+	gOtherCheck("nftables_priority", "PRIO", 1, 1, "nftables chain priority", checkInt(-1<<31, 1<<31-1)),
 	gOther("nftables_counters", "", 0, 0, "nftables counters"),
 	gOther("nftables_ifindex", "", 0, 0, "nftables sets by ifindex"),
 	gOther("nftables_ipvs", "[TABLE]", 0, 1, "nftables for IPVS (LVS)"),
 	gOther("nftables_ipvs_priority", "PRIO", 1, 1, "(LVS)"),
 	gOther("nftables_ipvs_start_fwmark", "N", 1, 1, "(LVS)"),
-	gOther("vrrp_iptables", "[IN [OUT]]", 0, 2, "firewall for no_accept via iptables"),
-	gOther("vrrp_ipsets", "[NAMES...]", 0, 5, "ipset names"),
+	gOtherCheck("vrrp_iptables", "[IN [OUT]]", 0, 2, "firewall for no_accept via iptables (keepalived 2.2.7: nftables instead)", func(c *ctx, n *Node) {
+		c.fallbackf(n.Pos(), "", "vrrp_iptables: keepalived 2.2.7 as packaged has no iptables support and uses nftables instead; govrrp reads the line as it reads `nftables` (parsed, not acted on yet)")
+	}),
+	gOtherCheck("vrrp_ipsets", "[NAMES...]", 0, 5, "ipset names (keepalived 2.2.7 without ipset: unknown keyword)", func(c *ctx, n *Node) {
+		c.fallbackf(n.Pos(), "ignore the line", "vrrp_ipsets: keepalived 2.2.7 as packaged has no ipset support")
+	}),
 	gOther("disable_local_igmp", "", 0, 0, "no IGMP for 224.0.0.0/24"),
-	gOther("max_auto_priority", "[<-1..99>]", 0, 1, "realtime auto-priority cap"),
-	gOther("min_auto_priority_delay", "USECS", 1, 1, "auto-priority trigger"),
-	gOther("vrrp_priority", "<-20..19>", 1, 1, "nice of the VRRP process"),
-	gOther("checker_priority", "<-20..19>", 1, 1, "(LVS)"),
-	gOther("bfd_priority", "<-20..19>", 1, 1, "(BFD)"),
+	gOtherCheck("max_auto_priority", "[<-1..99>]", 0, 1, "realtime auto-priority cap", checkOptInt(-1, 99)),
+	gOtherCheck("min_auto_priority_delay", "USECS", 1, 1, "auto-priority trigger", checkInt(1, 10000000)),
+	gOtherCheck("vrrp_priority", "<-20..19>", 1, 1, "nice of the VRRP process", checkInt(-20, 19)),
+	gOtherCheck("checker_priority", "<-20..19>", 1, 1, "(LVS)", checkInt(-20, 19)),
+	gOtherCheck("bfd_priority", "<-20..19>", 1, 1, "(BFD)", checkInt(-20, 19)),
 	gOther("vrrp_no_swap", "", 0, 0, "mlock the VRRP process"),
 	gOther("checker_no_swap", "", 0, 0, "(LVS)"),
 	gOther("bfd_no_swap", "", 0, 0, "(BFD)"),
-	gOther("vrrp_cpu_affinity", "CPU...", 1, -1, "CPU set of the VRRP process"),
-	gOther("checker_cpu_affinity", "CPU...", 1, -1, "(LVS)"),
-	gOther("bfd_cpu_affinity", "CPU...", 1, -1, "(BFD)"),
-	gOther("vrrp_rt_priority", "<1..99>", 1, 1, "realtime priority of the VRRP process"),
-	gOther("checker_rt_priority", "<1..99>", 1, 1, "(LVS)"),
-	gOther("bfd_rt_priority", "<1..99>", 1, 1, "(BFD)"),
-	gOther("vrrp_rlimit_rttime", "USECS", 1, 1, "RLIMIT_RTTIME"),
-	gOther("checker_rlimit_rttime", "USECS", 1, 1, "(LVS)"),
-	gOther("bfd_rlimit_rttime", "USECS", 1, 1, "(BFD)"),
+	gOtherCheck("vrrp_cpu_affinity", "CPU...", 1, -1, "CPU set of the VRRP process", checkAllInts(0, 4095)),
+	gOtherCheck("checker_cpu_affinity", "CPU...", 1, -1, "(LVS)", checkAllInts(0, 4095)),
+	gOtherCheck("bfd_cpu_affinity", "CPU...", 1, -1, "(BFD)", checkAllInts(0, 4095)),
+	gOtherCheck("vrrp_rt_priority", "<1..99>", 1, 1, "realtime priority of the VRRP process", checkRTPriority),
+	gOtherCheck("checker_rt_priority", "<1..99>", 1, 1, "(LVS)", checkRTPriority),
+	gOtherCheck("bfd_rt_priority", "<1..99>", 1, 1, "(BFD)", checkRTPriority),
+	gOtherCheck("vrrp_rlimit_rttime", "USECS", 1, 1, "RLIMIT_RTTIME", checkInt(0, 1<<32-1)),
+	gOtherCheck("checker_rlimit_rttime", "USECS", 1, 1, "(LVS)", checkInt(0, 1<<32-1)),
+	gOtherCheck("bfd_rlimit_rttime", "USECS", 1, 1, "(BFD)", checkInt(0, 1<<32-1)),
 	gOther("snmp_socket", "ADDR", 1, 1, "AgentX socket"),
 	gOther("enable_snmp_vrrp", "", 0, 0, "SNMP"),
 	gOther("enable_snmp_keepalived", "", 0, 0, "SNMP (deprecated name)"),
@@ -188,30 +206,30 @@ var globalTable = newTable("global_defs", globalSink, []kwG{
 	gOther("enable_dbus", "", 0, 0, "DBus interface"),
 	gOther("dbus_service_name", "NAME", 1, 1, "DBus name"),
 	gOther("fifo_write_vrrp_states_on_reload", "", 0, 0, "states to FIFOs on reload"),
-	gOther("vrrp_netlink_cmd_rcv_bufs", "BYTES", 1, 1, "netlink buffer"),
+	gOtherCheck("vrrp_netlink_cmd_rcv_bufs", "BYTES", 1, 1, "netlink buffer", checkInt(0, 1<<32-1)),
 	gOther("vrrp_netlink_cmd_rcv_bufs_force", "[BOOL]", 0, 1, "netlink buffer"),
-	gOther("vrrp_netlink_monitor_rcv_bufs", "BYTES", 1, 1, "netlink buffer"),
+	gOtherCheck("vrrp_netlink_monitor_rcv_bufs", "BYTES", 1, 1, "netlink buffer", checkInt(0, 1<<32-1)),
 	gOther("vrrp_netlink_monitor_rcv_bufs_force", "[BOOL]", 0, 1, "netlink buffer"),
-	gOther("lvs_netlink_cmd_rcv_bufs", "BYTES", 1, 1, "(LVS)"),
+	gOtherCheck("lvs_netlink_cmd_rcv_bufs", "BYTES", 1, 1, "(LVS)", checkInt(0, 1<<32-1)),
 	gOther("lvs_netlink_cmd_rcv_bufs_force", "[BOOL]", 0, 1, "(LVS)"),
-	gOther("lvs_netlink_monitor_rcv_bufs", "BYTES", 1, 1, "(LVS)"),
+	gOtherCheck("lvs_netlink_monitor_rcv_bufs", "BYTES", 1, 1, "(LVS)", checkInt(0, 1<<32-1)),
 	gOther("lvs_netlink_monitor_rcv_bufs_force", "[BOOL]", 0, 1, "(LVS)"),
-	gOther("process_monitor_rcv_bufs", "BYTES", 1, 1, "process connector buffer"),
+	gOtherCheck("process_monitor_rcv_bufs", "BYTES", 1, 1, "process connector buffer", checkInt(0, 1<<32-1)),
 	gOther("process_monitor_rcv_bufs_force", "[BOOL]", 0, 1, "process connector buffer"),
-	gOther("vrrp_rx_bufs_policy", "MTU|ADVERT|NUMBER", 1, 1, "socket receive buffer policy"),
-	gOther("vrrp_rx_bufs_multiplier", "N", 1, 1, "socket receive buffer multiplier"),
+	gOtherCheck("vrrp_rx_bufs_policy", "MTU|ADVERT|NUMBER", 1, 1, "socket receive buffer policy", checkRxBufsPolicy),
+	gOtherCheck("vrrp_rx_bufs_multiplier", "N", 1, 1, "socket receive buffer multiplier", checkInt(1, 1<<32-1)),
 	gOther("rs_init_notifies", "", 0, 0, "(LVS)"),
 	gOther("no_checker_emails", "", 0, 0, "(LVS)"),
-	gOther("umask", "NUMBER|BITS", 1, -1, "file creation mask"),
+	gOtherCheck("umask", "NUMBER|BITS", 1, -1, "file creation mask", checkUmask),
 	gOther("log_unknown_vrids", "", 0, 0, "log adverts of unknown VRIDs"),
-	gOther("random_seed", "N", 1, 1, "seed of ${_RANDOM}"),
+	gOtherCheck("random_seed", "N", 1, 1, "seed of ${_RANDOM}", checkInt(0, 1<<32-1)),
 	gOther("reload_check_config", "[LOGFILE]", 0, 1, "check config before reload"),
 	gOther("include_check", "[OPTIONS]", 0, -1, "missing include handling"),
-	gOther("reload_time_file", "PATH", 1, 1, "scheduled reload"),
+	gOtherCheck("reload_time_file", "PATH", 0, 1, "scheduled reload", checkNeedsArg),
 	gOther("reload_repeat", "", 0, 0, "repeat scheduled reload"),
 	gOther("reload_file", "[PATH]", 0, 1, "reload-in-progress marker"),
-	gOther("data_use_instance", "[BOOL]", 0, 1, "instance name in .data files"),
-	gOther("linkbeat_use_polling", "", 0, 0, "poll link state"),
+	gOtherCheck("data_use_instance", "[BOOL]", 0, 1, "instance name in .data files", checkOptBool),
+	gOtherCheck("linkbeat_use_polling", "", 0, 0, "poll link state (keepalived 2.2.7: unknown in global_defs)", notIn227),
 	gOther("net_namespace", "NAME", 1, 1, "network namespace"),
 	gOther("net_namespace_ipvs", "[NAME]", 0, 1, "(LVS)"),
 	gOther("namespace_with_ipsets", "", 0, 0, "ipset names per namespace"),
@@ -224,7 +242,7 @@ var globalTable = newTable("global_defs", globalSink, []kwG{
 // wantMcast checks a multicast group address of the right family.
 func (c *ctx) wantMcast(n *Node, a netip.Addr, v4 bool) bool {
 	if a.Is4() != v4 || !a.IsMulticast() {
-		c.errf(n.Args[0].Pos, "%s: %s is not an IPv%s multicast address", n.Keyword.Text, a, map[bool]string{true: "4", false: "6"}[v4])
+		c.bad(n.Args[0].Pos, "%s: %s is not an IPv%s multicast address", n.Keyword.Text, a, map[bool]string{true: "4", false: "6"}[v4])
 		return false
 	}
 	return true

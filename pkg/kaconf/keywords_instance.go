@@ -1,6 +1,7 @@
 package kaconf
 
 import (
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -22,7 +23,7 @@ func iFlag(name, doc string, set func(*Instance)) kwI {
 }
 
 func iBool(name, doc string, set func(*Instance, bool)) kwI {
-	return kwI{name: name, args: "[BOOL]", max: 1, status: ParsedOnly, doc: doc,
+	return kwI{name: name, args: "[BOOL]", max: 1, status: ParsedOnly, doc: doc, fallback: ignore,
 		fn: func(c *ctx, n *Node, in *Instance) {
 			if v, ok := c.boolArg(n, 0); ok {
 				set(in, v)
@@ -42,7 +43,7 @@ func iInt(name string, st Status, lo, hi int64, doc string, set func(*Instance, 
 }
 
 func iSecs(name string, st Status, lo, hi float64, doc string, set func(*Instance, time.Duration)) kwI {
-	return kwI{name: name, args: "SECONDS", min: 1, max: 1, status: st, doc: doc,
+	return kwI{name: name, args: "SECONDS", min: 1, max: 1, status: st, doc: doc, fallback: ignore,
 		fn: func(c *ctx, n *Node, in *Instance) {
 			if v, ok := c.secondsArg(n, 0, lo, hi); ok {
 				set(in, v)
@@ -82,19 +83,22 @@ var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
 			case "MASTER", "BACKUP":
 				in.State = s
 			default:
-				c.errf(n.Args[0].Pos, "state: %q is not MASTER or BACKUP", s)
+				// keepalived compares case-sensitively: "master" is BACKUP too.
+				in.State = "BACKUP"
+				c.fallbackf(n.Args[0].Pos, "start the instance as BACKUP", "state: %q is not MASTER or BACKUP", s)
 			}
 		}},
 	{name: "interface", args: "IFNAME", min: 1, max: 1, status: Supported, doc: "interface adverts are sent on",
 		fn: func(c *ctx, n *Node, in *Instance) { in.Interface = n.Args[0].Text }},
 	iInt("virtual_router_id", Supported, 1, 255, "VRID, required", func(in *Instance, v int) { in.VRID = uint8(v) }),
-	iInt("priority", Supported, 1, 255, "priority (default 100; 255 with state MASTER when omitted)", func(in *Instance, v int) {
-		in.Priority, in.PrioritySet = uint8(v), true
-	}),
-	iSecs("advert_int", Supported, 0.01, 255, "advert interval, seconds (v2: whole seconds, v3: 10 ms units)", func(in *Instance, v time.Duration) { in.AdverInt = v }),
-	iInt("version", Supported, 2, 3, "VRRP version (default vrrp_version; IPv6 forces 3)", func(in *Instance, v int) { in.Version = uint8(v) }),
+	{name: "priority", args: "<1..255>", min: 1, max: 1, status: Supported, doc: "priority (default 100; 255 with state MASTER when omitted)",
+		fallback: "use priority 100 (also with state MASTER)", fn: instPriority},
+	iSecs("advert_int", Supported, 0.01, 255, "advert interval, seconds (v2: whole seconds, v3: 10 ms units)", func(in *Instance, v time.Duration) { in.AdverInt = v }).
+		orElse("ignore the line (advert_int 1 s unless set before)"),
+	iInt("version", Supported, 2, 3, "VRRP version (default vrrp_version; IPv6 forces 3)", func(in *Instance, v int) { in.Version = uint8(v) }).
+		orElse("ignore the line (the version of vrrp_version)"),
 	{name: "authentication", args: "{ auth_type PASS; auth_pass PW }", block: true, status: Supported, doc: "VRRPv2 simple password (AH: parsed only)",
-		fn: func(c *ctx, n *Node, in *Instance) { dispatch(c, authTable, n.Children, in) }},
+		fn: func(c *ctx, n *Node, in *Instance) { dispatch(c, authTable, n.Children, in); c.hmacVersusLegacy(in) }},
 	{name: "virtual_ipaddress", args: "{ ADDR[/LEN] [brd A] [dev IF] [scope S] [label L] ... }", block: true, status: Supported, doc: "VIPs (one family per instance)",
 		fn: func(c *ctx, n *Node, in *Instance) { in.VIPs = append(in.VIPs, c.vipList(n)...) }},
 	{name: "virtual_ipaddress_excluded", args: "{ ADDR ... }", block: true, status: ParsedOnly, doc: "VIPs not sent in adverts (any family)",
@@ -103,20 +107,28 @@ var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
 		fn: func(c *ctx, n *Node, in *Instance) { in.Nopreempt = true }},
 	iFlag("preempt", "default; for compatibility", func(in *Instance) { in.Nopreempt = false }),
 	iSecs("preempt_delay", Supported, 0, 1000, "delay before preempting (reset with nopreempt)", func(in *Instance, v time.Duration) { in.PreemptDelay = v }),
-	iAddr("unicast_src_ip", Supported, "source address of unicast adverts", func(in *Instance, a netip.Addr) { in.UnicastSrcIP = a }),
+	iAddr("unicast_src_ip", Supported, "source address of unicast adverts", func(in *Instance, a netip.Addr) { in.UnicastSrcIP = a }).
+		orElse("skip it (the interface's address is used)"),
 	{name: "unicast_peer", args: "{ ADDR [min_ttl N] [max_ttl N] ... }", block: true, status: Supported, doc: "send adverts by unicast to these peers",
 		fn: func(c *ctx, n *Node, in *Instance) { in.UnicastPeers = append(in.UnicastPeers, c.peers(n)...) }},
-	iAddr("mcast_src_ip", Supported, "source address of multicast adverts", func(in *Instance, a netip.Addr) { in.McastSrcIP = a }),
-	iAddr("mcast_dst_ip", ParsedOnly, "alternative advert multicast group", func(in *Instance, a netip.Addr) { in.McastDstIP = a }),
-	iInt("garp_master_repeat", Supported, 0, 255, "GARPs per burst on becoming master (default global, 5)", func(in *Instance, v int) { in.GarpMasterRepeat = v }),
-	iSecs("garp_master_delay", Supported, 0, 255, "delay of the second burst (default global, 5 s)", func(in *Instance, v time.Duration) { in.GarpMasterDelay = v }),
+	iAddr("mcast_src_ip", Supported, "source address of multicast adverts", func(in *Instance, a netip.Addr) { in.McastSrcIP = a }).
+		orElse("skip it (the interface's address is used)"),
+	{name: "mcast_dst_ip", args: "ADDR", min: 1, max: 1, status: ParsedOnly, doc: "alternative advert multicast group",
+		fallback: "skip it (the default group is used)", fn: instMcastDst},
+	iInt("garp_master_repeat", Supported, 0, 4294967295, "GARPs per burst on becoming master (default global, 5)", func(in *Instance, v int) { in.GarpMasterRepeat = v }).orElse(ignore).
+		nonNumberAs("1", func(in *Instance) { in.GarpMasterRepeat = 1 }),
+	iSecs("garp_master_delay", Supported, 0, 4294, "delay of the second burst (default global, 5 s)", func(in *Instance, v time.Duration) { in.GarpMasterDelay = v }).
+		nonNumberAs("0", func(in *Instance) { in.GarpMasterDelay = 0 }),
 	iSecs("garp_master_refresh", Supported, 0, 1e9, "GARP refresh while master (default global, 0 = off)", func(in *Instance, v time.Duration) { in.GarpMasterRefresh = v }),
-	iInt("garp_master_refresh_repeat", Supported, 1, 255, "GARPs per refresh (default global, 1)", func(in *Instance, v int) { in.GarpMasterRefreshRepeat = v }),
-	iInt("garp_lower_prio_repeat", ParsedOnly, 0, 255, "GARPs after a lower-priority advert", func(in *Instance, v int) { in.GarpLowerPrioRepeat = v }),
-	iSecs("garp_lower_prio_delay", ParsedOnly, 0, 255, "delay for that burst", func(in *Instance, v time.Duration) { in.GarpLowerPrioDelay = v }),
-	iOther("garp_extra_if", "[all] SECS", 1, 2, "periodic GARP on other interfaces"),
-	iOther("garp_extra_if_vmac", "[all] SECS", 1, 2, "periodic GARP on VMACs"),
-	iInt("down_timer_adverts", ParsedOnly, 1, 100, "adverts before master down (default 3)", func(in *Instance, v int) { in.DownTimerAdverts = v }),
+	{name: "garp_master_refresh_repeat", args: "<1..4294967295>", min: 1, max: 1, status: Supported, doc: "GARPs per refresh (default global, 1)",
+		fallback: ignore, fn: instGarpRefreshRepeat},
+	iInt("garp_lower_prio_repeat", ParsedOnly, 0, 4294967295, "GARPs after a lower-priority advert", func(in *Instance, v int) { in.GarpLowerPrioRepeat = v }).orElse(ignore).
+		nonNumberAs("0", func(in *Instance) { in.GarpLowerPrioRepeat = 0 }),
+	iSecs("garp_lower_prio_delay", ParsedOnly, 0, 4294, "delay for that burst", func(in *Instance, v time.Duration) { in.GarpLowerPrioDelay = v }).
+		nonNumberAs("0", func(in *Instance) { in.GarpLowerPrioDelay = 0 }),
+	iOtherCheck("garp_extra_if", "[all] SECS", 1, 2, "periodic GARP on other interfaces", checkLastNumber),
+	iOtherCheck("garp_extra_if_vmac", "[all] SECS", 1, 2, "periodic GARP on VMACs (not in keepalived 2.2.7)", notIn227),
+	iInt("down_timer_adverts", ParsedOnly, 1, 100, "adverts before master down (default 3)", func(in *Instance, v int) { in.DownTimerAdverts = v }).orElse(ignore),
 	iBool("lower_prio_no_advert", "no advert after a lower-priority advert", func(in *Instance, v bool) { in.LowerPrioNoAdvert = v }),
 	iBool("higher_prio_send_advert", "advert before yielding", func(in *Instance, v bool) { in.HigherPrioSendAdvert = v }),
 	iTrack("track_interface", -253, 253, "interfaces to track (weight 0: FAULT when down)", func(in *Instance) *[]TrackRef { return &in.TrackInterfaces }).with(Supported),
@@ -145,9 +157,16 @@ var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
 		fn: func(c *ctx, n *Node, in *Instance) {
 			in.UseVMAC = "-" // resolved to vrrp.<VRID> in derive
 			for _, a := range n.Args {
-				if strings.Count(a.Text, ":") >= 4 {
+				switch {
+				case strings.Count(a.Text, ":") >= 4:
+					if _, err := net.ParseMAC(a.Text); err != nil || len(a.Text) != 17 {
+						c.fallbackf(a.Pos, "ignore the address (the VRRP virtual MAC is used)", "use_vmac: invalid MAC address %q", a.Text)
+						continue
+					}
 					in.VMACAddr = a.Text
-				} else {
+				case !validIfName(a.Text):
+					c.fallbackf(a.Pos, "use the default name (vmac_prefix.VRID)", "use_vmac: %q is too long or has invalid characters for an interface name", a.Text)
+				default:
 					in.UseVMAC = a.Text
 				}
 			}
@@ -155,30 +174,46 @@ var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
 	iOther("use_vmac_addr", "", 0, 0, "VMACs for VIPs on other interfaces"),
 	iFlag("vmac_xmit_base", "send adverts on the base interface", func(in *Instance) { in.VMACXmitBase = true }),
 	iOther("use_ipvlan", "[IFNAME] [ADDR] [MODE]", 0, 3, "ipvlan instead of macvlan"),
-	iOther("native_ipv6", "", 0, 0, "deprecated: force IPv6"),
+	iOther("native_ipv6", "", 0, 0, "deprecated: force IPv6 (the instance's family)"),
 	iFlag("dont_track_primary", "ignore faults of the instance interface", func(in *Instance) { in.DontTrackPrimary = true }).with(Supported),
 	iBool("skip_check_adv_addr", "skip VIP list check for the same master (govrrp never drops for it)", func(in *Instance, v bool) { in.SkipCheckAdvAddr = v }).with(Supported),
 	iFlag("promote_secondaries", "set promote_secondaries on the interface", func(in *Instance) { in.PromoteSecondaries = true }),
 	iFlag("no_virtual_ipaddress", "allow an instance without VIPs (keepalived > 2.2)", func(in *Instance) { in.NoVirtualIPAddress = true }),
 	{name: "virtual_routes", args: "{ ROUTE ... }", block: true, status: ParsedOnly, doc: "routes moved with the VIPs, kept raw",
-		fn: func(c *ctx, n *Node, in *Instance) { in.VirtualRoutes = append(in.VirtualRoutes, rawChildren(n)...) }},
+		fn: func(c *ctx, n *Node, in *Instance) {
+			c.checkRoutes(n, true)
+			in.VirtualRoutes = append(in.VirtualRoutes, rawChildren(n)...)
+		}},
 	{name: "virtual_rules", args: "{ RULE ... }", block: true, status: ParsedOnly, doc: "rules moved with the VIPs, kept raw",
-		fn: func(c *ctx, n *Node, in *Instance) { in.VirtualRules = append(in.VirtualRules, rawChildren(n)...) }},
+		fn: func(c *ctx, n *Node, in *Instance) { in.VirtualRules = append(in.VirtualRules, c.checkRules(n)...) }},
 	iFlag("track_src_ip", "FAULT when the source address disappears", func(in *Instance) { in.TrackSrcIP = true }).with(Supported),
 	iFlag("check_unicast_src", "accept unicast adverts only from peers (govrrp always does)", func(in *Instance) { in.CheckUnicastSrc = true }).with(Supported),
 	iFlag("unicast_fault_no_peer", "FAULT instead of multicast without peers", func(in *Instance) { in.UnicastFaultNoPeer = true }),
-	iInt("unicast_ttl", ParsedOnly, 0, 255, "TTL of unicast adverts", func(in *Instance, v int) { in.UnicastTTL = v }),
-	iOther("old_unicast_checksum", "[never]", 0, 1, "pre-1.3.6 v3 checksum"),
+	iInt("unicast_ttl", ParsedOnly, 0, 255, "TTL of unicast adverts", func(in *Instance, v int) { in.UnicastTTL = v }).orElse(ignore),
+	iOtherCheck("old_unicast_checksum", "[never]", 0, 1, "pre-1.3.6 v3 checksum", checkOldUnicastChecksum),
 	iOther("vrf", "IFNAME", 1, 1, "VRF for unicast without interface"),
-	iOther("debug", "<0..4>", 0, 1, "not implemented in keepalived either"),
-	iOther("kernel_rx_buf_size", "BYTES", 1, 1, "socket receive buffer"),
-	iOther("linkbeat_use_polling", "", 0, 0, "deprecated: poll link state"),
-	iOther("lvs_sync_daemon_interface", "IFNAME", 1, 1, "deprecated: LVS sync daemon"),
+	{name: "debug", args: "<0..4>", max: 1, status: ParsedOnly, doc: "not implemented in keepalived either", fallback: ignore,
+		fn: func(c *ctx, n *Node, in *Instance) {
+			in.Other = append(in.Other, raw(n))
+			if len(n.Args) > 0 {
+				c.intArg(n, 0, 0, 4)
+			}
+		}},
+	iOtherCheck("kernel_rx_buf_size", "BYTES", 1, 1, "socket receive buffer", checkInt(0, 1<<32-1)),
+	iOtherCheck("linkbeat_use_polling", "", 0, 0, "deprecated: poll link state", func(c *ctx, n *Node) {
+		c.fallbackf(n.Pos(), "", "linkbeat_use_polling in a vrrp_instance is deprecated; use a linkbeat_interfaces block")
+	}),
+	{name: "lvs_sync_daemon_interface", args: "IFNAME", min: 1, max: 1, status: ParsedOnly, doc: "deprecated: LVS sync daemon",
+		fn: func(c *ctx, n *Node, in *Instance) {
+			in.Other = append(in.Other, raw(n))
+			c.fallbackf(n.Pos(), "", "lvs_sync_daemon_interface in a vrrp_instance is deprecated; use global_defs lvs_sync_daemon")
+		}},
 	{name: "owner_ignore_adverts", args: "", status: Rejected, doc: "keepalived > 2.2 only"},
-	// keepalived 2.4's signed adverts (draft-cassen-vrrp-auth-hmac-00): an
-	// error, never a warning, so a file that asks for signed adverts never
-	// runs unsigned and unverified.
-	{name: "auth_hmac", args: "{ key ID KEY ... }", block: true, max: -1, status: Rejected, doc: "keepalived 2.4 HMAC-signed adverts: refused (govrrp cannot sign or verify them yet)"},
+	// keepalived 2.4's signed adverts (draft-cassen-vrrp-auth-hmac-00); every
+	// bad value in the block is an error (authhmac.go).
+	{name: "auth_hmac", args: "{ key ID KEY; active_key ID; anti_replay time|monotonic; time_window SECS; mode MODE }", block: true, status: Supported,
+		doc: "keepalived 2.4 HMAC-SHA256 signed adverts with anti-replay",
+		fn:  func(c *ctx, n *Node, in *Instance) { c.authHMACBlock(n, in) }},
 })
 
 // authentication { } block.
@@ -189,29 +224,32 @@ var authTable = newTable("authentication", func(*Instance, Raw) {}, []kwI{
 			case "PASS", "AH":
 				in.AuthType = t
 			default:
-				c.errf(n.Args[0].Pos, "auth_type: %q is not PASS or AH", t)
+				in.AuthType = ""
+				c.fallbackf(n.Args[0].Pos, "run the instance without authentication", "auth_type: %q is not PASS or AH", t)
 			}
 		}},
 	{name: "auth_pass", args: "PASSWORD", min: 1, max: 1, status: Supported, doc: "password, truncated to 8 characters",
 		fn: func(c *ctx, n *Node, in *Instance) {
 			in.AuthPassRaw = n.Args[0].Text
 			if len(in.AuthPassRaw) > 8 {
-				c.warnf(n.Args[0].Pos, "auth_pass: truncated to 8 characters (as keepalived)")
+				c.fallbackf(n.Args[0].Pos, "", "auth_pass: truncated to 8 characters (as keepalived)")
 			}
 			in.AuthPass = [8]byte{}
 			copy(in.AuthPass[:], in.AuthPassRaw)
 		}},
-	{name: "auth_hmac", args: "...", max: -1, status: Rejected, doc: "keepalived > 2.2 only"},
+	{name: "auth_hmac", args: "...", max: -1, status: Rejected, doc: "not here: auth_hmac { } goes directly in vrrp_instance"},
 })
 
 // vipList reads the entries of a virtual_ipaddress-like block.
 func (c *ctx) vipList(n *Node) []VIP {
 	out := make([]VIP, 0, len(n.Children))
-	for _, ch := range n.Children {
-		if v, ok := c.parseVIP(ch, true); ok {
-			out = append(out, v)
+	c.withFallback("skip the address", func() {
+		for _, ch := range n.Children {
+			if v, ok := c.parseVIP(ch, true); ok {
+				out = append(out, v)
+			}
 		}
-	}
+	})
 	return out
 }
 
@@ -264,8 +302,7 @@ func (c *ctx) parseVIP(n *Node, vrrp bool) (VIP, bool) {
 			case "site", "link", "host", "nowhere", "global":
 				v.Scope = t.Text
 			default:
-				c.errf(t.Pos, "scope: %q is not site|link|host|nowhere|global", t.Text)
-				return v, false
+				c.fallbackf(t.Pos, "ignore the option", "scope: %q is not site|link|host|nowhere|global", t.Text)
 			}
 		case "label":
 			t, ok := val()
@@ -296,7 +333,7 @@ func (c *ctx) parseVIP(n *Node, vrrp bool) (VIP, bool) {
 			}
 			v.Other = append(v.Other, opt, t.Text)
 		default:
-			c.warnf(args[i].Pos, "unknown address option %q ignored", opt)
+			c.fallbackf(args[i].Pos, "ignore the option", "unknown address option %q", opt)
 		}
 	}
 	return v, true
@@ -313,8 +350,7 @@ func (c *ctx) prefixTok(t Token) (netip.Prefix, bool) {
 	}
 	p, err := netip.ParsePrefix(t.Text)
 	if err != nil {
-		c.errf(t.Pos, "invalid address/prefix %q", t.Text)
-		return netip.Prefix{}, false
+		return c.badPrefix(t)
 	}
 	return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()), true
 }
@@ -323,7 +359,9 @@ func (c *ctx) prefixTok(t Token) (netip.Prefix, bool) {
 func (c *ctx) peers(n *Node) []UnicastPeer {
 	var out []UnicastPeer
 	for _, ch := range n.Children {
-		a, ok := c.addrTok("unicast_peer", ch.Keyword)
+		var a netip.Addr
+		ok := false
+		c.withFallback("skip the peer", func() { a, ok = c.addrTok("unicast_peer", ch.Keyword) })
 		if !ok {
 			continue
 		}
@@ -331,7 +369,7 @@ func (c *ctx) peers(n *Node) []UnicastPeer {
 		for i := 0; i+1 < len(ch.Args); i += 2 {
 			v, err := strconv.Atoi(ch.Args[i+1].Text)
 			if err != nil || v < 0 || v > 255 {
-				c.errf(ch.Args[i+1].Pos, "%s: %q outside range [0, 255]", ch.Args[i].Text, ch.Args[i+1].Text)
+				c.fallbackf(ch.Args[i+1].Pos, "ignore the option", "%s: %q outside range [0, 255]", ch.Args[i].Text, ch.Args[i+1].Text)
 				continue
 			}
 			switch ch.Args[i].Text {
@@ -340,8 +378,11 @@ func (c *ctx) peers(n *Node) []UnicastPeer {
 			case "max_ttl":
 				p.MaxTTL = v
 			default:
-				c.warnf(ch.Args[i].Pos, "unicast_peer: unknown option %q ignored", ch.Args[i].Text)
+				c.fallbackf(ch.Args[i].Pos, "ignore the option", "unicast_peer: unknown option %q", ch.Args[i].Text)
 			}
+		}
+		if p.MinTTL >= 0 && p.MaxTTL >= 0 && p.MinTTL > p.MaxTTL {
+			c.warnf(ch.Pos(), "unicast_peer %s: min_ttl %d > max_ttl %d: every advert from it is dropped (as in keepalived 2.2.7)", a, p.MinTTL, p.MaxTTL)
 		}
 		if len(ch.Args)%2 == 1 {
 			c.errf(ch.Args[len(ch.Args)-1].Pos, "unicast_peer: %q needs a value", ch.Args[len(ch.Args)-1].Text)
@@ -365,16 +406,23 @@ func (c *ctx) trackRefs(n *Node, lo, hi int64) []TrackRef {
 					ok = false
 					break
 				}
-				w, good := c.intTok("weight", ch.Args[i+1], lo, hi)
-				ok = ok && good
-				r.Weight, r.WeightSet = int(w), true
+				// keepalived 2.2.7 keeps the entry: an interface with weight 0,
+				// a script/file/process with its own weight (checked with -d).
+				instead := "use the tracked object's own weight"
+				if n.Keyword.Text == "track_interface" {
+					instead = "use weight 0"
+				}
+				c.withFallback(instead, func() {
+					w, good := c.intTok("weight", ch.Args[i+1], lo, hi)
+					r.Weight, r.WeightSet = int(w), good || n.Keyword.Text == "track_interface"
+				})
 				i++
 			case "reverse":
 				r.Reverse = true
 			case "noreverse", "no_reverse":
 				r.Reverse = false
 			default:
-				c.warnf(ch.Args[i].Pos, "%s: unknown option %q ignored", n.Keyword.Text, a)
+				c.fallbackf(ch.Args[i].Pos, "ignore the option", "%s: unknown option %q", n.Keyword.Text, a)
 			}
 		}
 		if ok {

@@ -11,6 +11,7 @@ import (
 // The brief fixes what the daemon acts on; the registry must say exactly that.
 func TestSupportedKeywords(t *testing.T) {
 	want := []string{
+		"auth_hmac.active_key", "auth_hmac.anti_replay", "auth_hmac.key", "auth_hmac.mode", "auth_hmac.time_window",
 		"authentication.auth_pass", "authentication.auth_type", "global_defs.enable_script_security",
 		"global_defs.notify_fifo", "global_defs.notify_fifo_script", "global_defs.router_id", "global_defs.script_user", "global_defs.vrrp_check_unicast_src",
 		"global_defs.vrrp_garp_master_delay", "global_defs.vrrp_garp_master_refresh",
@@ -18,7 +19,7 @@ func TestSupportedKeywords(t *testing.T) {
 		"global_defs.vrrp_notify_fifo", "global_defs.vrrp_notify_fifo_script", "global_defs.vrrp_notify_priority_changes", "global_defs.vrrp_skip_check_adv_addr",
 		"global_defs.vrrp_version", "top.global_defs", "top.track_file", "top.vrrp_instance", "top.vrrp_script",
 		"top.vrrp_track_file", "top.vrrp_track_process", "track_file.file", "track_file.init_file", "track_file.weight",
-		"vrrp_instance.advert_int", "vrrp_instance.authentication", "vrrp_instance.check_unicast_src", "vrrp_instance.dont_track_primary",
+		"vrrp_instance.advert_int", "vrrp_instance.auth_hmac", "vrrp_instance.authentication", "vrrp_instance.check_unicast_src", "vrrp_instance.dont_track_primary",
 		"vrrp_instance.garp_master_delay", "vrrp_instance.garp_master_refresh", "vrrp_instance.garp_master_refresh_repeat",
 		"vrrp_instance.garp_master_repeat", "vrrp_instance.interface", "vrrp_instance.mcast_src_ip",
 		"vrrp_instance.nopreempt", "vrrp_instance.notify", "vrrp_instance.notify_backup", "vrrp_instance.notify_deleted", "vrrp_instance.notify_fault",

@@ -89,6 +89,7 @@ func topInstance(c *ctx, n *Node, cfg *Config) {
 	}
 	in := &Instance{Name: name, Pos: n.Pos(), State: "BACKUP"}
 	c.instIdx[in] = c.topIdx[n]
+	c.instEnd[in] = blockEnd(n)
 	dispatch(c, instanceTable, n.Children, in)
 	cfg.Instances = append(cfg.Instances, in)
 }
@@ -101,7 +102,10 @@ func topScript(c *ctx, n *Node, cfg *Config) {
 	s := &Script{Name: name, Pos: n.Pos(), Interval: second, Rise: 1, Fall: 1}
 	dispatch(c, scriptTable, n.Children, s)
 	if s.Script == "" {
-		c.errf(n.Pos(), "vrrp_script %q: no script given", name)
+		// keepalived 2.2.7: "No script set for vrrp_script - removing";
+		// the instances tracking it then ignore the entry.
+		c.fallbackf(blockEnd(n), "remove the vrrp_script", "vrrp_script %q: no script given", name)
+		return
 	}
 	cfg.Scripts[name] = s
 }
@@ -124,7 +128,8 @@ func topTrackProcess(c *ctx, n *Node, cfg *Config) {
 	if !c.define("vrrp_track_process", n, cfg.TrackProcesses[name] != nil) {
 		return
 	}
-	p := &TrackProcess{Name: name, Pos: n.Pos(), Weight: 1, Quorum: 1, QuorumMax: -1}
+	// Weight 0 by default, as keepalived 2.2.7's -d dump shows ("Weight = 0").
+	p := &TrackProcess{Name: name, Pos: n.Pos(), Quorum: 1, QuorumMax: -1}
 	dispatch(c, trackProcessTable, n.Children, p)
 	if len(p.Process) == 0 {
 		c.errf(n.Pos(), "vrrp_track_process %q: no process given", name)
@@ -146,19 +151,22 @@ func topSyncGroup(c *ctx, n *Node, cfg *Config) {
 }
 
 func topStaticAddr(c *ctx, n *Node, cfg *Config) {
-	for _, ch := range n.Children {
-		if v, ok := c.parseVIP(ch, false); ok {
-			cfg.StaticIPAddresses = append(cfg.StaticIPAddresses, v)
+	c.withFallback("skip the address", func() {
+		for _, ch := range n.Children {
+			if v, ok := c.parseVIP(ch, false); ok {
+				cfg.StaticIPAddresses = append(cfg.StaticIPAddresses, v)
+			}
 		}
-	}
+	})
 }
 
 func topStaticRoutes(c *ctx, n *Node, cfg *Config) {
+	c.checkRoutes(n, false)
 	cfg.StaticRoutes = append(cfg.StaticRoutes, rawChildren(n)...)
 }
 
 func topStaticRules(c *ctx, n *Node, cfg *Config) {
-	cfg.StaticRules = append(cfg.StaticRules, rawChildren(n)...)
+	cfg.StaticRules = append(cfg.StaticRules, c.checkRules(n)...)
 }
 
 func rawChildren(n *Node) []Raw {

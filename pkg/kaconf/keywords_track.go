@@ -12,16 +12,16 @@ type kwS = keyword[*Script]
 var scriptTable = newTable("vrrp_script", nil, []kwS{
 	{name: "script", args: "CMD", min: 1, max: 1, status: Supported, doc: "command to run (quoted for arguments)",
 		fn: func(c *ctx, n *Node, s *Script) { s.Script = n.Args[0].Text }},
-	{name: "interval", args: "SECONDS", min: 1, max: 1, status: Supported, doc: "seconds between runs (default 1)",
-		fn: func(c *ctx, n *Node, s *Script) { setSecs(c, n, 1e-6, 1e6, &s.Interval) }},
-	{name: "timeout", args: "SECONDS", min: 1, max: 1, status: Supported, doc: "run time limit (default: interval)",
-		fn: func(c *ctx, n *Node, s *Script) { setSecs(c, n, 1e-6, 1e6, &s.Timeout) }},
-	{name: "weight", args: "<-253..253> [reverse]", min: 1, max: 2, status: Supported, doc: "priority change (default 0: FAULT on failure)",
-		fn: func(c *ctx, n *Node, s *Script) { s.Weight, s.Reverse = weightArgs(c, n, -253, 253, s.Weight) }},
-	{name: "rise", args: "N", min: 1, max: 1, status: Supported, doc: "successes for OK (default 1)",
-		fn: func(c *ctx, n *Node, s *Script) { setInt(c, n, 1, 1<<31-1, &s.Rise) }},
-	{name: "fall", args: "N", min: 1, max: 1, status: Supported, doc: "failures for KO (default 1)",
-		fn: func(c *ctx, n *Node, s *Script) { setInt(c, n, 1, 1<<31-1, &s.Fall) }},
+	{name: "interval", args: "SECONDS", min: 1, max: 1, status: Supported, doc: "seconds between runs (default 1)", fallback: ignore,
+		fn: scriptInterval},
+	{name: "timeout", args: "SECONDS", min: 1, max: 1, status: Supported, doc: "run time limit (default: interval)", fallback: ignore,
+		fn: func(c *ctx, n *Node, s *Script) { setSecs(c, n, 1e-6, 4294, &s.Timeout) }},
+	{name: "weight", args: "<-253..253> [reverse]", min: 1, max: 2, status: Supported, doc: "priority change (default 0: FAULT on failure)", fallback: ignore,
+		fn: scriptWeight},
+	{name: "rise", args: "N", min: 1, max: 1, status: Supported, doc: "successes for OK (default 1)", fallback: "use 1",
+		fn: func(c *ctx, n *Node, s *Script) { s.Rise = 1; setInt(c, n, 1, 1<<31-1, &s.Rise) }},
+	{name: "fall", args: "N", min: 1, max: 1, status: Supported, doc: "failures for KO (default 1)", fallback: "use 1",
+		fn: func(c *ctx, n *Node, s *Script) { s.Fall = 1; setInt(c, n, 1, 1<<31-1, &s.Fall) }},
 	{name: "user", args: "USER [GROUP]", min: 1, max: 2, status: Supported, doc: "run as",
 		fn: func(c *ctx, n *Node, s *Script) { s.User, s.Group = n.Args[0].Text, argText(n, 1) }},
 	{name: "init_fail", status: Supported, doc: "start in failed state",
@@ -33,11 +33,11 @@ type kwF = keyword[*TrackFile]
 var trackFileTable = newTable("track_file", nil, []kwF{
 	{name: "file", args: "PATH", min: 1, max: 1, status: Supported, doc: "file holding a number",
 		fn: func(c *ctx, n *Node, f *TrackFile) { f.File = n.Args[0].Text }},
-	{name: "weight", args: "<-2147483647..2147483647> [reverse]", min: 1, max: 2, status: Supported, doc: "multiplier (default 1)",
+	kwF{name: "weight", args: "<-254..254> [reverse]", min: 1, max: 2, status: Supported, doc: "multiplier (default 1)", fallback: ignore,
 		fn: func(c *ctx, n *Node, f *TrackFile) {
-			f.Weight, f.Reverse = weightArgs(c, n, -(1<<31 - 1), 1<<31-1, f.Weight)
-		}},
-	{name: "init_file", args: "[VALUE] [overwrite]", max: 2, status: Supported, doc: "create the file at start",
+			f.Weight, f.Reverse = weightArgs(c, n, -254, 254, f.Weight)
+		}}.nonNumberAs("0", func(f *TrackFile) { f.Weight = 0 }), // measured: fallbacks/file_weight
+	{name: "init_file", args: "[VALUE] [overwrite]", max: 2, status: Supported, doc: "create the file at start", fallback: "ignore the option",
 		fn: func(c *ctx, n *Node, f *TrackFile) {
 			f.InitFile = true
 			for _, a := range n.Args {
@@ -46,7 +46,7 @@ var trackFileTable = newTable("track_file", nil, []kwF{
 				} else if v, err := strconv.Atoi(a.Text); err == nil {
 					f.InitValue = v
 				} else {
-					c.errf(a.Pos, "init_file: %q is not a number or overwrite", a.Text)
+					c.bad(a.Pos, "init_file: %q is not a number or overwrite", a.Text)
 				}
 			}
 		}},
@@ -57,28 +57,31 @@ type kwP = keyword[*TrackProcess]
 var trackProcessTable = newTable("vrrp_track_process", nil, []kwP{
 	{name: "process", args: "NAME [ARGS...]", min: 1, max: -1, status: Supported, doc: "process (and parameters) to look for",
 		fn: func(c *ctx, n *Node, p *TrackProcess) { p.Process = words(n)[1:] }},
-	{name: "param_match", args: "initial|partial", min: 1, max: 1, status: Supported, doc: "parameter matching",
+	{name: "param_match", args: "initial|partial", min: 1, max: 1, status: Supported, doc: "parameter matching", fallback: ignore,
 		fn: func(c *ctx, n *Node, p *TrackProcess) {
 			if t := n.Args[0].Text; t == "initial" || t == "partial" {
 				p.ParamMatch = t
 			} else {
-				c.errf(n.Args[0].Pos, "param_match: %q is not initial or partial", t)
+				c.bad(n.Args[0].Pos, "param_match: %q is not initial or partial", t)
 			}
 		}},
-	{name: "weight", args: "<-254..254> [reverse]", min: 1, max: 2, status: Supported, doc: "priority change (default 1)",
+	{name: "weight", args: "<-254..254> [reverse]", min: 1, max: 2, status: Supported, doc: "priority change (default 0: FAULT when the quorum is lost)", fallback: ignore,
 		fn: func(c *ctx, n *Node, p *TrackProcess) { p.Weight, p.Reverse = weightArgs(c, n, -254, 254, p.Weight) }},
-	{name: "quorum", args: "N", min: 1, max: 1, status: Supported, doc: "minimum processes (default 1)",
-		fn: func(c *ctx, n *Node, p *TrackProcess) { setInt(c, n, 0, 65535, &p.Quorum) }},
-	{name: "quorum_max", args: "N", min: 1, max: 1, status: Supported, doc: "maximum processes",
-		fn: func(c *ctx, n *Node, p *TrackProcess) { setInt(c, n, 0, 65535, &p.QuorumMax) }},
-	{name: "fork_delay", args: "SECONDS", min: 1, max: 1, status: Supported, doc: "delay before up",
-		fn: func(c *ctx, n *Node, p *TrackProcess) { setSecs(c, n, 0, 1e6, &p.ForkDelay) }},
-	{name: "terminate_delay", args: "SECONDS", min: 1, max: 1, status: Supported, doc: "delay before down",
-		fn: func(c *ctx, n *Node, p *TrackProcess) { setSecs(c, n, 0, 1e6, &p.TerminateDelay) }},
-	{name: "delay", args: "SECONDS", min: 1, max: 1, status: Supported, doc: "both delays",
+	{name: "quorum", args: "N", min: 1, max: 1, status: Supported, doc: "minimum processes (default 1)", fallback: ignore,
+		fn: func(c *ctx, n *Node, p *TrackProcess) { setInt(c, n, 1, 65535, &p.Quorum) }},
+	{name: "quorum_max", args: "N", min: 1, max: 1, status: Supported, doc: "maximum processes", fallback: ignore,
+		fn: processQuorumMax},
+	{name: "fork_delay", args: "SECONDS", min: 1, max: 1, status: Supported, doc: "delay before up", fallback: ignore,
+		fn: func(c *ctx, n *Node, p *TrackProcess) { setSecs(c, n, 1e-6, 3600, &p.ForkDelay) }},
+	{name: "terminate_delay", args: "SECONDS", min: 1, max: 1, status: Supported, doc: "delay before down", fallback: ignore,
+		fn: func(c *ctx, n *Node, p *TrackProcess) { setSecs(c, n, 1e-6, 3600, &p.TerminateDelay) }},
+	{name: "delay", args: "SECONDS", min: 1, max: 1, status: Supported, doc: "both delays", fallback: ignore,
 		fn: func(c *ctx, n *Node, p *TrackProcess) {
-			setSecs(c, n, 0, 1e6, &p.ForkDelay)
-			p.TerminateDelay = p.ForkDelay
+			var d time.Duration
+			if v, ok := c.secondsArg(n, 0, 1e-6, 3600); ok {
+				d = v
+				p.ForkDelay, p.TerminateDelay = d, d
+			}
 		}},
 	{name: "full_command", status: Supported, doc: "match the full command line",
 		fn: func(c *ctx, n *Node, p *TrackProcess) { p.FullCommand = true }},
@@ -144,19 +147,25 @@ func setSecs(c *ctx, n *Node, lo, hi float64, dst *time.Duration) {
 
 // weightArgs reads "W [reverse]"; on error the previous weight is kept.
 func weightArgs(c *ctx, n *Node, lo, hi int64, prev int) (int, bool) {
-	rev := false
-	if len(n.Args) > 1 {
-		switch n.Args[1].Text {
-		case "reverse":
-			rev = true
-		case "noreverse", "no_reverse":
-		default:
-			c.errf(n.Args[1].Pos, "weight: %q is not reverse", n.Args[1].Text)
-		}
-	}
+	rev := reverseArg(c, n)
 	v, ok := c.intArg(n, 0, lo, hi)
 	if !ok {
 		return prev, rev
 	}
 	return int(v), rev
+}
+
+// reverseArg reads the optional "reverse" after a weight.
+func reverseArg(c *ctx, n *Node) bool {
+	if len(n.Args) < 2 {
+		return false
+	}
+	switch n.Args[1].Text {
+	case "reverse":
+		return true
+	case "noreverse", "no_reverse":
+	default:
+		c.fallbackf(n.Args[1].Pos, "ignore the option", "weight: %q is not reverse", n.Args[1].Text)
+	}
+	return false
 }

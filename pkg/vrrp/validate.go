@@ -28,6 +28,13 @@ const (
 	DropAuthType        // v2: auth type differs from the instance's
 	DropAuthUnsupported // v2: both sides use AH, which is recognised but not implemented
 	DropAuthMismatch    // v2 PASS: the 8 bytes differ
+	// auth_hmac (keepalived 2.4), in keepalived's check order.
+	DropHMACMissing    // no trailer and the mode is enforce
+	DropHMACMalformed  // trailer ext type or reserved bytes wrong
+	DropHMACStale      // trailer time outside ±time_window (anti_replay time)
+	DropHMACUnknownKey // trailer key id is not configured
+	DropHMACInvalid    // the HMAC does not verify (wrong key, altered packet)
+	DropHMACReplay     // sequence not newer than the sender's last verified one
 	DropIntervalMismatch
 	DropZeroInterval  // v3 Max Adver Int 0 (RFC 9568 erratum 8301)
 	DropOwnerReceived // we own the addresses and ignore adverts (owner_ignore_adverts)
@@ -49,6 +56,12 @@ var dropLabels = [numDropReasons]string{
 	DropAuthType:         "auth_type",
 	DropAuthUnsupported:  "auth_ah_unsupported",
 	DropAuthMismatch:     "auth_mismatch",
+	DropHMACMissing:      "hmac_missing",
+	DropHMACMalformed:    "hmac_malformed",
+	DropHMACStale:        "hmac_stale",
+	DropHMACUnknownKey:   "hmac_unknown_key",
+	DropHMACInvalid:      "hmac_invalid",
+	DropHMACReplay:       "hmac_replay",
 	DropIntervalMismatch: "interval_mismatch",
 	DropZeroInterval:     "zero_interval",
 	DropOwnerReceived:    "owner_received",
@@ -90,9 +103,19 @@ const (
 	// WarnAddrMismatch: the advert's addresses differ from
 	// InstanceParams.Addrs (keepalived logs this and keeps going).
 	WarnAddrMismatch
+	// WarnHMACUnsigned: auth_hmac configured, advert without a trailer,
+	// accepted (permissive, receive-only).
+	WarnHMACUnsigned
+	// WarnHMACUnverified: receive-only accepted an advert whose trailer
+	// failed (Result.HMACFailure says why).
+	WarnHMACUnverified
+	// WarnHMACSkew: a verified trailer's time is more than half the
+	// time_window away from our clock (fix NTP before adverts go stale).
+	WarnHMACSkew
 )
 
-var warnLabels = [...]string{"src_not_link_local", "interval_mismatch", "addr_count", "first_addr_not_link_local", "addr_mismatch"}
+var warnLabels = [...]string{"src_not_link_local", "interval_mismatch", "addr_count", "first_addr_not_link_local", "addr_mismatch",
+	"hmac_unsigned", "hmac_unverified", "hmac_clock_skew"}
 
 // Has reports whether all bits of x are set in w.
 func (w Warning) Has(x Warning) bool { return w&x == x }
@@ -116,6 +139,9 @@ type RecvMeta struct {
 	Family   Family
 	Src, Dst netip.Addr
 	TTL      int // TTL or hop limit from the control message; -1 unknown (not checked)
+	// Time is when the packet arrived, for auth_hmac freshness; zero means
+	// time.Now().
+	Time time.Time
 }
 
 // InstanceParams is the configuration Validate checks an advert against.
@@ -134,6 +160,12 @@ type InstanceParams struct {
 	// Addrs are the configured VIPs of this family; when non-nil an advert
 	// listing a different set gets WarnAddrMismatch. Order does not matter.
 	Addrs []netip.Addr
+	// HMAC, when set, is the instance's auth_hmac: adverts may (or, in
+	// enforce mode, must) carry a trailer, verified with HMACState.
+	HMAC *HMACConfig
+	// HMACState is the instance's anti-replay memory; it is mutated, so one
+	// goroutine validates for an instance at a time. Keep it across reloads.
+	HMACState *HMACVerifier
 }
 
 // Lookup finds the instance configured for a VRID on the receiving socket.
@@ -145,6 +177,10 @@ type Lookup interface {
 type Result struct {
 	Checksum ChecksumMode // which form verified
 	Warnings Warning
+	// HMACVerified: the advert carried a trailer that verified.
+	HMACVerified bool
+	// HMACFailure is why a receive-only instance would have dropped it.
+	HMACFailure DropReason
 }
 
 // Validate checks a received VRRP message b against the socket metadata and
@@ -154,7 +190,8 @@ type Result struct {
 //	family of m (caller error) → ttl (needs the VRID byte and a known instance)
 //	→ too_short → version → type → length → checksum (both v3 IPv4 forms)
 //	→ unknown_vrid → family (v2 over IPv6) → version_mismatch → auth_type
-//	→ auth_ah_unsupported → auth_mismatch → interval_mismatch (v2)
+//	→ auth_ah_unsupported → auth_mismatch → hmac_* (auth_hmac instances:
+//	missing, malformed, stale, unknown_key, invalid, replay) → interval_mismatch (v2)
 //	→ zero_interval (v3) → owner_received → src_not_link_local (strict v6)
 //
 // Result.Checksum is set once the checksum has verified (also on later
@@ -182,11 +219,16 @@ func Validate(b []byte, m RecvMeta, l Lookup, out *Advert) (Result, DropReason) 
 	if found && inst.CheckTTL && m.TTL >= 0 && m.TTL != TTL {
 		return res, DropTTL
 	}
+	var hc *HMACConfig
+	if found {
+		hc = inst.HMAC
+	}
+	b, tr := splitTrailer(b, m.Family, hc)
 	if r := checkStructure(b, m.Family); r != DropNone {
 		return res, r
 	}
 	v := Version(b[0] >> 4)
-	mode, ok := VerifyChecksum(b, v, m.Family, m.Src, m.Dst)
+	mode, ok := verifyChecksumTrailer(b, tr, v, m)
 	// v2 over IPv6 has no checksum form; it is dropped as "family" below.
 	if !ok && !(v == V2 && m.Family == IPv6) {
 		return res, DropChecksum
@@ -206,6 +248,11 @@ func Validate(b []byte, m RecvMeta, l Lookup, out *Advert) (Result, DropReason) 
 	fill(b, m.Family, out)
 	if r := checkAuth(out, inst); r != DropNone {
 		return res, r
+	}
+	if hc != nil {
+		if r := checkHMAC(inst, b, tr, m, &res); r != DropNone {
+			return res, r
+		}
 	}
 	return checkInstance(out, m, inst, res)
 }
@@ -288,4 +335,18 @@ func containsAll(set, items []netip.Addr) bool {
 		}
 	}
 	return true
+}
+
+// verifyChecksumTrailer is VerifyChecksum for a message that may have an
+// auth_hmac trailer: keepalived's IPv6 checksum covers the trailer (the
+// kernel sums the whole payload), its IPv4 one does not. Both spans are
+// accepted for IPv6 so a sender summing the message alone still verifies.
+func verifyChecksumTrailer(msg, tr []byte, v Version, m RecvMeta) (ChecksumMode, bool) {
+	if tr != nil && m.Family == IPv6 {
+		whole := msg[:len(msg)+len(tr)] // tr follows msg in the same buffer
+		if mode, ok := VerifyChecksum(whole, v, m.Family, m.Src, m.Dst); ok {
+			return mode, ok
+		}
+	}
+	return VerifyChecksum(msg, v, m.Family, m.Src, m.Dst)
 }

@@ -211,7 +211,9 @@ func TestDropReasonLabels(t *testing.T) {
 		got = append(got, r.String())
 	}
 	want := []string{"ttl", "too_short", "version", "type", "length", "checksum", "unknown_vrid", "family",
-		"version_mismatch", "auth_type", "auth_ah_unsupported", "auth_mismatch", "interval_mismatch", "zero_interval",
+		"version_mismatch", "auth_type", "auth_ah_unsupported", "auth_mismatch",
+		"hmac_missing", "hmac_malformed", "hmac_stale", "hmac_unknown_key", "hmac_invalid", "hmac_replay",
+		"interval_mismatch", "zero_interval",
 		"owner_received", "src_not_link_local"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

@@ -1,6 +1,7 @@
 // Package vrrp encodes, decodes and validates VRRP advertisements on the wire:
 // VRRPv2 (RFC 3768, IPv4 only, with keepalived's PASS authentication) and
-// VRRPv3 (RFC 5798 / RFC 9568, IPv4 and IPv6).
+// VRRPv3 (RFC 5798 / RFC 9568, IPv4 and IPv6), with or without keepalived
+// 2.4's auth_hmac trailer (hmac.go: signing, verifying, anti-replay).
 //
 // The codec works on the VRRP message only (the IP payload); the caller's
 // socket supplies the IP source, destination and TTL. Decoding and validation

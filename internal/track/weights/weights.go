@@ -1,0 +1,111 @@
+package weights
+
+import (
+	"net/netip"
+
+	"github.com/govrrp/govrrp/internal/track"
+	"github.com/govrrp/govrrp/pkg/kaconf"
+)
+
+// Key names one tracked object: one script runs once however many instances
+// track it, as in keepalived.
+type Key struct {
+	Kind track.Kind
+	Name string
+}
+
+func (k Key) String() string { return k.Kind.String() + " " + k.Name }
+
+// Use is one instance's use of a tracked object with the weight that
+// instance gives it (its own weight override, or the object's default).
+type Use struct {
+	Key     Key
+	Weight  int
+	Reverse bool
+	// Primary marks the instance's own interface (or, with track_src_ip, its
+	// source address): a fault, never a weight.
+	Primary bool
+	// Pos is the track_* line that declares the use (zero for Primary).
+	Pos kaconf.Pos
+}
+
+// MaxWeight bounds what one track adds or removes: beyond it a track_file
+// result means FAULT (keepalived: below -253).
+const MaxWeight = 253
+
+// Effect is what one tracked object's result does to an instance:
+// keepalived's rules.
+//   - script, interface, process: a positive weight is added while up, a
+//     negative one while down; reverse swaps up and down; weight 0 means
+//     FAULT while down (with reverse: while up).
+//   - file: weight 0 means FAULT for any non-zero value; otherwise
+//     value*weight (negated with reverse) is added, and a result below -253
+//     is FAULT.
+func Effect(u Use, r track.Result) (delta int, fault bool) {
+	if u.Primary {
+		return 0, !r.OK
+	}
+	if u.Key.Kind == track.KindFile {
+		return fileEffect(u, r)
+	}
+	up := r.OK != u.Reverse
+	switch {
+	case u.Weight == 0:
+		return 0, !up
+	case u.Weight > 0 && up, u.Weight < 0 && !up:
+		return u.Weight, false
+	}
+	return 0, false
+}
+
+func fileEffect(u Use, r track.Result) (int, bool) {
+	if !r.OK {
+		// Unreadable or not a number: keepalived reads it as 0.
+		r.Value = 0
+	}
+	if u.Weight == 0 {
+		return 0, (r.Value != 0) != u.Reverse
+	}
+	w := int64(u.Weight)
+	if u.Reverse {
+		w = -w
+	}
+	v := int64(r.Value) * w
+	if v < -MaxWeight {
+		return 0, true
+	}
+	return int(min(v, MaxWeight)), false
+}
+
+// PendingFaults: before its first result a weight-0 script holds the
+// instance in FAULT, as keepalived 2.2.7 does (seen running it); weighted
+// scripts change nothing until then, unless init_fail (whose state the
+// factory reports at once).
+func PendingFaults(u Use) bool {
+	return u.Key.Kind == track.KindScript && u.Weight == 0 && !u.Reverse
+}
+
+// Uses lists an instance's tracks with their effective weights: the
+// instance's own interface first (unless dont_track_primary), its source
+// address with track_src_ip, then track_interface, track_script, track_file
+// and track_process in file order.
+func Uses(c *kaconf.Instance, ifname string, src netip.Addr) []Use {
+	var out []Use
+	if !c.DontTrackPrimary {
+		out = append(out, Use{Key: Key{track.KindInterface, ifname}, Primary: true})
+	}
+	if c.TrackSrcIP {
+		// keepalived's track_src_ip: FAULT while the advert source is gone.
+		out = append(out, Use{Key: Key{track.KindInterface, track.AddrResultName(src)}, Primary: true})
+	}
+	add := func(kind track.Kind, refs []kaconf.TrackRef) {
+		for _, r := range refs {
+			out = append(out, Use{Key: Key{kind, r.Name}, Weight: r.Weight, Reverse: r.Reverse, Pos: r.Pos})
+		}
+	}
+	add(track.KindInterface, c.TrackInterfaces)
+	add(track.KindScript, c.TrackScripts)
+	add(track.KindFile, c.TrackFiles)
+	add(track.KindProcess, c.TrackProcesses)
+	return out
+}

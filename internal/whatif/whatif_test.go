@@ -1,0 +1,441 @@
+package whatif
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/govrrp/govrrp/internal/fsm"
+	"github.com/govrrp/govrrp/pkg/kaconf"
+)
+
+// node is a small keepalived.conf for tests: one instance VI (VRID 7,
+// eth0, 192.0.2.7/24), optionally tracking script chk.
+type node struct {
+	name     string
+	state    string // default BACKUP
+	priority int
+	weight   *int   // chk's weight; nil: no script
+	extra    string // lines inside vrrp_instance
+	top      string // lines after global_defs
+	after    bool   // define chk after the instance (keepalived ignores it)
+	noVI     bool   // no vrrp_instance at all
+	tail     string // more blocks at the end of the file
+}
+
+func weight(w int) *int { return &w }
+
+func (n node) text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "global_defs {\n    router_id %s\n}\n%s\n", n.name, n.top)
+	script := ""
+	if n.weight != nil {
+		script = fmt.Sprintf("vrrp_script chk {\n    script \"/bin/true\"\n    weight %d\n}\n", *n.weight)
+	}
+	if !n.after {
+		b.WriteString(script)
+	}
+	state := n.state
+	if state == "" {
+		state = "BACKUP"
+	}
+	if !n.noVI {
+		fmt.Fprintf(&b, "vrrp_instance VI {\n    state %s\n    interface eth0\n    virtual_router_id 7\n    priority %d\n    advert_int 1\n", state, n.priority)
+		if n.weight != nil {
+			b.WriteString("    track_script {\n        chk\n    }\n")
+		}
+		b.WriteString(n.extra)
+		b.WriteString("    virtual_ipaddress {\n        192.0.2.7/24\n    }\n}\n")
+	}
+	if n.after {
+		b.WriteString(script)
+	}
+	b.WriteString(n.tail)
+	return b.String()
+}
+
+// analyze writes the nodes' files and analyses them.
+func analyze(t *testing.T, ns ...node) Report {
+	t.Helper()
+	return Analyze(load(t, ns...))
+}
+
+func load(t testing.TB, ns ...node) []Node {
+	t.Helper()
+	dir := t.TempDir()
+	var nodes []Node
+	for _, n := range ns {
+		p := filepath.Join(dir, n.name+".conf")
+		if err := os.WriteFile(p, []byte(n.text()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, diags, err := kaconf.Load(p, kaconf.LoadOptions{})
+		if err != nil {
+			t.Fatalf("load %s: %v\n%s\n%v", n.name, err, n.text(), diags)
+		}
+		nodes = append(nodes, Node{File: p, Config: cfg, Diags: diags})
+	}
+	return nodes
+}
+
+// lineOf is the 1-based line of the first line of n's file containing s.
+func lineOf(t *testing.T, n node, s string) int {
+	t.Helper()
+	for i, l := range strings.Split(n.text(), "\n") {
+		if strings.Contains(l, s) {
+			return i + 1
+		}
+	}
+	t.Fatalf("%q not in %s", s, n.text())
+	return 0
+}
+
+// warningAt finds the warning at file name.conf, line, containing want.
+func warningAt(rep Report, name string, line int, want string) bool {
+	return slices.ContainsFunc(rep.Warnings, func(w Warning) bool {
+		return strings.Contains(w.Pos, name+".conf:"+fmt.Sprint(line)+":") && strings.Contains(w.Msg, want)
+	})
+}
+
+func failure(t *testing.T, rep Report, nodeName, kind string) Failure {
+	t.Helper()
+	for _, f := range rep.Failures {
+		if f.Node == nodeName && f.Kind == kind {
+			return f
+		}
+	}
+	t.Fatalf("no %s failure on %s in %+v", kind, nodeName, rep.Failures)
+	return Failure{}
+}
+
+func only(t *testing.T, f Failure) Outcome {
+	t.Helper()
+	if len(f.Outcomes) != 1 {
+		t.Fatalf("%s on %s: %d outcomes, want 1: %+v", f.What, f.Node, len(f.Outcomes), f.Outcomes)
+	}
+	return f.Outcomes[0]
+}
+
+func dump(rep Report) string {
+	var b strings.Builder
+	_ = rep.WriteTable(&b)
+	return b.String()
+}
+
+// The move and its timing come from the machines: a FAULT or a stop sends
+// priority 0 and the backup takes over after its skew time; a lost link
+// sends nothing, so the backup waits its whole master-down interval; a
+// lower priority is preempted one master-down interval after the last
+// advert the backup accepted.
+func TestMoveAndTiming(t *testing.T) {
+	a := node{name: "a", state: "MASTER", priority: 150, weight: weight(-60)}
+	b := node{name: "b", priority: 100, weight: weight(-60)}
+	rep := analyze(t, a, b)
+	if got := rep.Routers[0].HeldBy; !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("held by %v, want [a]\n%s", got, dump(rep))
+	}
+	skewB := fmtDur(fsm.SkewTime(100, time.Second))
+	downB := fmtDur(fsm.MasterDownInterval(100, time.Second))
+	downA := fmtDur(fsm.MasterDownInterval(150, time.Second))
+	tests := []struct {
+		node, kind, effect, takes, backTakes string
+	}{
+		{"a", "track_script", "150→90", downB, fmtDur(fsm.MasterDownInterval(90, time.Second))},
+		{"a", "interface", "FAULT", downB, downA},
+		{"a", "stop", "stopped", skewB, downA},
+	}
+	for _, tc := range tests {
+		o := only(t, failure(t, rep, tc.node, tc.kind))
+		want := Outcome{Router: "VI", VRID: 7, Effect: tc.effect, Before: []string{"a"}, After: []string{"b"}, Moved: true,
+			Takes: tc.takes, Recovered: []string{"a"}, Back: true, BackTakes: tc.backTakes, Why: "preempt"}
+		if tc.kind != "track_script" {
+			want.Unheld = tc.takes // FAULT and stop remove the VIPs at once
+		}
+		if diff := cmp.Diff(want, o); diff != "" {
+			t.Errorf("%s %s (-want +got):\n%s", tc.node, tc.kind, diff)
+		}
+	}
+	for _, k := range []string{"track_script", "interface", "stop"} {
+		if o := only(t, failure(t, rep, "b", k)); o.Moved || !slices.Equal(o.After, []string{"a"}) {
+			t.Errorf("b %s: %+v, want the VIPs to stay on a", k, o)
+		}
+	}
+	if len(rep.Warnings) != 0 {
+		t.Errorf("warnings %v, want none", rep.Warnings)
+	}
+	if f := failure(t, rep, "a", "track_script"); f.SeenAfter != "1s" || f.RecoveredAfter != "1s" {
+		t.Errorf("detection %q/%q, want fall 1 × 1s and rise 1 × 1s", f.SeenAfter, f.RecoveredAfter)
+	}
+}
+
+// A weight that cannot cross the priority gap moves nothing: warned at
+// the track_script line, with the weight that would.
+func TestWarnWeightBelowGap(t *testing.T) {
+	a := node{name: "a", state: "MASTER", priority: 150, weight: weight(-30)}
+	b := node{name: "b", priority: 100}
+	rep := analyze(t, a, b)
+	if o := only(t, failure(t, rep, "a", "track_script")); o.Moved {
+		t.Fatalf("moved: %+v", o)
+	}
+	if !warningAt(rep, "a", lineOf(t, a, "        chk"), "use a weight of -51 or lower") {
+		t.Errorf("no weight warning at a's track_script line:\n%s", dump(rep))
+	}
+	// A weight that ties is decided by address, not by the check.
+	a.weight = weight(-50)
+	rep = analyze(t, a, b)
+	if !warningAt(rep, "a", lineOf(t, a, "        chk"), "ties with") {
+		t.Errorf("no tie warning:\n%s", dump(rep))
+	}
+	a.weight = weight(-51)
+	if rep := analyze(t, a, b); len(rep.Warnings) != 0 {
+		t.Errorf("weight -51 moves the VIPs, yet warnings: %v", rep.Warnings)
+	}
+}
+
+// nopreempt acts on the node that would take over: on the backup it does
+// not keep the VIPs there once the master comes back.
+func TestWarnNopreemptOnWrongNode(t *testing.T) {
+	a := node{name: "a", priority: 150}
+	b := node{name: "b", priority: 100, extra: "    nopreempt\n"}
+	rep := analyze(t, a, b)
+	o := only(t, failure(t, rep, "a", "stop"))
+	if !o.Back || o.Why != "preempt" {
+		t.Fatalf("outcome %+v, want the VIPs back on a by preemption", o)
+	}
+	if !warningAt(rep, "a", lineOf(t, a, "vrrp_instance"), "nopreempt on b") {
+		t.Errorf("no nopreempt warning at a's vrrp_instance:\n%s", dump(rep))
+	}
+	// On the returning node it works: the VIPs stay, no warning.
+	a.extra, b.extra = "    nopreempt\n", ""
+	rep = analyze(t, a, b)
+	o = only(t, failure(t, rep, "a", "stop"))
+	if o.Back || o.Why != "nopreempt on a" || !slices.Equal(o.Recovered, []string{"b"}) {
+		t.Errorf("outcome %+v, want the VIPs to stay on b (nopreempt on a)", o)
+	}
+	if len(rep.Warnings) != 0 {
+		t.Errorf("warnings %v, want none", rep.Warnings)
+	}
+}
+
+// keepalived 2.2 ignores a vrrp_script defined after the instance that
+// tracks it; govrrp does not, so the what-if warns where they differ.
+func TestWarnTrackDefinedAfterUse(t *testing.T) {
+	a := node{name: "a", state: "MASTER", priority: 150, weight: weight(-60), after: true}
+	b := node{name: "b", priority: 100}
+	rep := analyze(t, a, b)
+	if !warningAt(rep, "a", lineOf(t, a, "        chk"), "keepalived 2.2 ignores vrrp_script \"chk\"") {
+		t.Errorf("no defined-after warning:\n%s", dump(rep))
+	}
+	a.after = false
+	if rep := analyze(t, a, b); len(rep.Warnings) != 0 {
+		t.Errorf("script defined first, yet warnings: %v", rep.Warnings)
+	}
+}
+
+// Nodes that cannot hear each other are both master: warned with
+// kaconf.CheckCluster's reason.
+func TestWarnTwoMasters(t *testing.T) {
+	a := node{name: "a", state: "MASTER", priority: 150}
+	tests := []struct {
+		name, extra, reason string
+	}{
+		{"version", "    version 3\n", "VRRP version"},
+		{"auth", "    authentication {\n        auth_type PASS\n        auth_pass secret\n    }\n", "authentication differs"},
+		{"advert_int", "    advert_int 2\n", "advert_int"},
+		{"mcast_dst_ip", "    mcast_dst_ip 224.0.0.19\n", "different mcast_dst_ip"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := node{name: "b", priority: 100, extra: tc.extra}
+			rep := analyze(t, a, b)
+			if got := rep.Routers[0].HeldBy; len(got) != 2 {
+				t.Fatalf("held by %v, want both", got)
+			}
+			if !warningAt(rep, "b", lineOf(t, b, "vrrp_instance"), tc.reason) {
+				t.Errorf("no two-masters warning naming %q:\n%s", tc.reason, dump(rep))
+			}
+		})
+	}
+	// dont_track_primary: a node whose link is down stays master alone.
+	b := node{name: "b", priority: 100}
+	a.extra = "    dont_track_primary\n"
+	rep := analyze(t, a, b)
+	if o := only(t, failure(t, rep, "a", "interface")); o.Effect != "isolated" || len(o.After) != 2 {
+		t.Errorf("interface down with dont_track_primary: %+v, want a isolated and two masters", o)
+	}
+	if !warningAt(rep, "a", lineOf(t, a, "vrrp_instance"), "dont_track_primary") {
+		t.Errorf("no dont_track_primary warning:\n%s", dump(rep))
+	}
+}
+
+// A router only one node has is held by none when that node fails.
+func TestWarnHeldByNone(t *testing.T) {
+	a := node{name: "a", state: "MASTER", priority: 150}
+	b := node{name: "b", noVI: true}
+	rep := analyze(t, a, b)
+	o := only(t, failure(t, rep, "a", "stop"))
+	if len(o.After) != 0 || !o.Back {
+		t.Fatalf("outcome %+v, want none after the stop and a back after", o)
+	}
+	if !warningAt(rep, "a", lineOf(t, a, "vrrp_instance"), "no node holds 192.0.2.7/24 after a stopped") {
+		t.Errorf("no held-by-none warning:\n%s", dump(rep))
+	}
+	// A weighted track there has no one to lose to.
+	a.weight = weight(-60)
+	rep = analyze(t, a, b)
+	if !warningAt(rep, "a", lineOf(t, a, "        chk"), "no other node can take VRID 7 over") {
+		t.Errorf("no no-backup warning:\n%s", dump(rep))
+	}
+}
+
+// track_interface with a weight lowers the priority; track_src_ip and a
+// weight-0 process fault the instance. Each is one failure of its node.
+func TestOtherTracks(t *testing.T) {
+	top := "vrrp_track_process nginx {\n    process nginx\n    weight 0\n}\n"
+	extra := "    unicast_src_ip 192.0.2.1\n    unicast_peer {\n        192.0.2.2\n    }\n    track_src_ip\n" +
+		"    track_interface {\n        eth1 weight -60\n    }\n    track_process {\n        nginx\n    }\n"
+	a := node{name: "a", state: "MASTER", priority: 150, top: top, extra: extra}
+	b := node{name: "b", priority: 100, extra: "    unicast_src_ip 192.0.2.2\n    unicast_peer {\n        192.0.2.1\n    }\n"}
+	rep := analyze(t, a, b)
+	tests := []struct{ kind, what, effect string }{
+		{"track_src_ip", "source address 192.0.2.1 removed (track_src_ip)", "FAULT"},
+		{"track_process", "track_process nginx stops (weight 0)", "FAULT"},
+		{"interface", "interface eth0 down", "FAULT"},
+	}
+	for _, tc := range tests {
+		f := failure(t, rep, "a", tc.kind)
+		if o := only(t, f); f.What != tc.what || o.Effect != tc.effect || !o.Moved || !o.Back {
+			t.Errorf("%s: %q %+v, want %q: %s, moved and back", tc.kind, f.What, o, tc.what, tc.effect)
+		}
+	}
+	var eth1 *Failure
+	for i, f := range rep.Failures {
+		if f.Node == "a" && f.Name == "eth1" {
+			eth1 = &rep.Failures[i]
+		}
+	}
+	if eth1 == nil || only(t, *eth1).Effect != "150→90" || !only(t, *eth1).Moved {
+		t.Errorf("eth1 down: %+v, want 150→90 and a move", eth1)
+	}
+}
+
+// Sync groups are refused by `govrrp run`: not simulated, said by name.
+func TestSyncGroupNotSimulated(t *testing.T) {
+	a := node{name: "a", state: "MASTER", priority: 150, top: "vrrp_sync_group G {\n    group {\n        VI\n    }\n}\n"}
+	b := node{name: "b", priority: 100}
+	rep := analyze(t, a, b)
+	if r := rep.Routers[0]; !strings.Contains(r.NotSimulated, "vrrp_sync_group G") || r.HeldBy != nil {
+		t.Errorf("router %+v, want not simulated because of vrrp_sync_group G", r)
+	}
+	if o := only(t, failure(t, rep, "b", "stop")); o.NotSimulated == "" || o.Moved {
+		t.Errorf("outcome %+v, want not simulated", o)
+	}
+}
+
+// use_vmac does not change the election: simulated, and said.
+func TestElectionNeutralKeywordsSimulated(t *testing.T) {
+	a := node{name: "a", state: "MASTER", priority: 150, extra: "    use_vmac\n"}
+	b := node{name: "b", priority: 100}
+	rep := analyze(t, a, b)
+	r := rep.Routers[0]
+	if !slices.Contains(r.NotElection, "use_vmac") || !slices.Equal(r.HeldBy, []string{"a"}) {
+		t.Errorf("router %+v, want simulated with use_vmac named", r)
+	}
+	if !strings.Contains(dump(rep), "do not change the election: use_vmac") {
+		t.Errorf("table does not name use_vmac:\n%s", dump(rep))
+	}
+}
+
+// preempt_delay holds a restarted node off before it preempts.
+func TestPreemptDelayAfterRestart(t *testing.T) {
+	a := node{name: "a", priority: 150, extra: "    preempt_delay 10\n"}
+	b := node{name: "b", priority: 100}
+	rep := analyze(t, a, b)
+	o := only(t, failure(t, rep, "a", "stop"))
+	if !o.Back || o.Why != "preempt_delay 10s" {
+		t.Fatalf("outcome %+v, want back after preempt_delay 10s", o)
+	}
+	if d, err := time.ParseDuration(o.BackTakes); err != nil || d < 10*time.Second {
+		t.Errorf("back after %q, want at least the 10s preempt_delay", o.BackTakes)
+	}
+}
+
+// Unicast peers that do not list each other never hear each other.
+func TestUnicastPeers(t *testing.T) {
+	uni := func(src, peer string) string {
+		return fmt.Sprintf("    unicast_src_ip %s\n    unicast_peer {\n        %s\n    }\n", src, peer)
+	}
+	a := node{name: "a", state: "MASTER", priority: 150, extra: uni("192.0.2.1", "192.0.2.2")}
+	b := node{name: "b", priority: 100, extra: uni("192.0.2.2", "192.0.2.1")}
+	rep := analyze(t, a, b)
+	if got := rep.Routers[0].HeldBy; !slices.Equal(got, []string{"a"}) || len(rep.Warnings) != 0 {
+		t.Fatalf("held by %v, warnings %v; want a, none", got, rep.Warnings)
+	}
+	if m := rep.Routers[0].Members[0]; m.Address != "192.0.2.1" || m.AddressAssumed {
+		t.Errorf("member %+v, want address 192.0.2.1 from unicast_src_ip", m)
+	}
+	b.extra = uni("192.0.2.2", "192.0.2.9")
+	rep = analyze(t, a, b)
+	if got := rep.Routers[0].HeldBy; len(got) != 2 {
+		t.Errorf("held by %v, want both (b does not list a)", got)
+	}
+}
+
+// A weight-0 track_file faults on a non-zero value; with reverse, zero is
+// the fault, so the healthy state is not FAULT.
+func TestTrackFile(t *testing.T) {
+	top := "vrrp_track_file f {\n    file /run/f\n    weight 0%s\n}\n"
+	extra := "    track_file {\n        f\n    }\n"
+	for _, rev := range []string{"", " reverse"} {
+		a := node{name: "a", state: "MASTER", priority: 150, top: fmt.Sprintf(top, rev), extra: extra}
+		b := node{name: "b", priority: 100}
+		rep := analyze(t, a, b)
+		if got := rep.Routers[0].HeldBy; !slices.Equal(got, []string{"a"}) {
+			t.Fatalf("reverse=%q: held by %v, want a", rev, got)
+		}
+		if o := only(t, failure(t, rep, "a", "track_file")); o.Effect != "FAULT" || !o.Moved {
+			t.Errorf("reverse=%q: %+v, want FAULT and a move", rev, o)
+		}
+	}
+}
+
+// The same files give the same report.
+func TestDeterministic(t *testing.T) {
+	a := node{name: "a", state: "MASTER", priority: 150, weight: weight(-30)}
+	b := node{name: "b", priority: 100, weight: weight(-30), extra: "    nopreempt\n"}
+	nodes := load(t, a, b)
+	if diff := cmp.Diff(Analyze(nodes), Analyze(nodes)); diff != "" {
+		t.Errorf("two runs differ:\n%s", diff)
+	}
+}
+
+// Two address owners re-advertise to each other forever at one virtual
+// instant: the simulation stops at its per-instant bound and says so.
+func TestBoundedAdvertStorm(t *testing.T) {
+	a := node{name: "a", state: "MASTER", priority: 255}
+	b := node{name: "b", state: "MASTER", priority: 255}
+	rep := analyze(t, a, b)
+	if o := only(t, failure(t, rep, "a", "stop")); !o.Unsettled {
+		t.Errorf("outcome %+v, want unsettled", o)
+	}
+	if !strings.Contains(dump(rep), "did not settle") {
+		t.Errorf("table does not say it:\n%s", dump(rep))
+	}
+}
+
+// The longest preempt_delay keepalived takes (1000 s) settles within the
+// horizon and the event bound.
+func TestLongPreemptDelaySettles(t *testing.T) {
+	a := node{name: "a", priority: 150, extra: "    preempt_delay 1000\n"}
+	b := node{name: "b", priority: 100}
+	o := only(t, failure(t, analyze(t, a, b), "a", "stop"))
+	if o.Unsettled || !o.Back || o.Why != "preempt_delay 16m40s" {
+		t.Errorf("outcome %+v, want back after preempt_delay 1000s, settled", o)
+	}
+}
