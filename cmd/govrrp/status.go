@@ -179,6 +179,7 @@ func printStatus(w io.Writer, st *control.Status) {
 			in.Since.Format(time.RFC3339), dash(in.Reason))
 	}
 	tw.Flush()
+	printSyncGroups(w, st)
 	printTracks(w, st)
 }
 

@@ -54,6 +54,7 @@ type Instance struct {
 	Warnings          map[string]uint64 `json:"warnings,omitempty"`
 	Transitions       uint64            `json:"transitions"`
 	Tracks            []Track           `json:"tracks,omitempty"`
+	SyncGroup         string            `json:"sync_group,omitempty"` // vrrp_sync_group it belongs to
 
 	// BecameMaster and ReleasedMaster count transitions into and out of
 	// MASTER (keepalived's become_master and release_master).

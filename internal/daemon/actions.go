@@ -7,6 +7,7 @@ import (
 
 	"github.com/govrrp/govrrp/internal/control"
 	"github.com/govrrp/govrrp/internal/fsm"
+	"github.com/govrrp/govrrp/internal/transport"
 	"github.com/govrrp/govrrp/pkg/vrrp"
 )
 
@@ -35,7 +36,10 @@ func (d *Daemon) execute(in *instance, acts []fsm.Action) {
 			d.stopTimer(in, a.Timer)
 		case fsm.ActStateChanged:
 			d.stateChanged(in, a)
+		case fsm.ActWantMaster:
+			d.syncWantMaster(in, a.Reason)
 		case fsm.ActRxLowerPriority:
+			d.rxLowerPriority(in)
 			d.notify.MasterRxLowerPri(in.name, int(in.machine.EffectivePriority()))
 		}
 	}
@@ -78,30 +82,51 @@ func (d *Daemon) sendTo(in *instance, src, dst netip.Addr) error {
 		return fmt.Errorf("cannot encode advert: %w", err)
 	}
 	in.sendBuf = buf
+	if ttl := in.unicastTTL(); ttl != 255 {
+		w, ok := in.sendConn().(transport.TTLWriter)
+		if !ok {
+			return fmt.Errorf("unicast_ttl %d: the socket cannot set a TTL per message", ttl)
+		}
+		return w.WriteWithTTL(buf, src, dst, ttl)
+	}
 	return in.mux.Conn().WriteTo(buf, src, dst)
 }
 
+// unicastTTL is the TTL / hop limit of our adverts: keepalived's unicast_ttl
+// for a unicast instance (unset or 0: 255), 255 for multicast (RFC 5798 5.1.1.3).
+func (in *instance) unicastTTL() int {
+	if in.sockCfg.Multicast || in.cfg.UnicastTTL <= 0 || in.cfg.UnicastTTL > 255 {
+		return 255
+	}
+	return in.cfg.UnicastTTL
+}
+
 func (d *Daemon) addVIPs(in *instance) {
+	d.acceptHold(in, true) // no_accept drops before the VIPs answer (accept.go)
 	for _, a := range in.vips {
 		if err := d.addrs.Add(a); err != nil {
 			d.log.Error("cannot add VIP", "instance", in.name, "vip", a.String(), "err", err)
 		}
 	}
-	d.armLease() // leased VIPs live only while the loop renews them
+	d.addVirtualRoutes(in) // after the VIPs, as keepalived (routes.go)
+	d.armLease()           // leased VIPs live only while the loop renews them
 }
 
 func (d *Daemon) removeVIPs(in *instance) {
 	d.stopGarp(in)
+	d.removeVirtualRoutes(in) // before the VIPs, as keepalived (routes.go)
 	for _, a := range in.vips {
 		if err := d.addrs.Remove(a); err != nil {
 			d.log.Error("cannot remove VIP", "instance", in.name, "vip", a.String(), "err", err)
 		}
 	}
+	d.acceptHold(in, false) // after the VIPs are gone (accept.go)
 }
 
 // removeStaleVIPs removes configured VIPs that are present although this
 // node is not master: a previous run that crashed left them behind.
 func (d *Daemon) removeStaleVIPs(in *instance) {
+	d.removeVirtualRoutes(in) // absent is success (routes.go)
 	for _, a := range in.vips {
 		has, err := d.addrs.Has(a)
 		if err != nil || !has {
@@ -115,65 +140,6 @@ func (d *Daemon) removeStaleVIPs(in *instance) {
 	}
 }
 
-// announceVIPs sends the first gratuitous ARP / NA burst now and schedules
-// the second one (garp_master_delay) and, when configured, the periodic
-// refresh (garp_master_refresh), both only while still master.
-func (d *Daemon) announceVIPs(in *instance) {
-	repeat, delay := in.cfg.GarpMasterRepeat, in.cfg.GarpMasterDelay
-	if repeat <= 0 {
-		repeat = defaultGarpRepeat
-	}
-	d.burst(in, repeat)
-	d.stopGarp(in)
-	if delay > 0 {
-		in.garp = time.AfterFunc(delay, func() {
-			d.post(loopEvent{do: func() { d.garpFollowUp(in, repeat) }})
-		})
-	} else if in.cfg.GarpMasterRefresh > 0 {
-		d.scheduleRefresh(in)
-	}
-}
-
-func (d *Daemon) garpFollowUp(in *instance, repeat int) {
-	if in.machine.State() != fsm.Master {
-		return
-	}
-	d.burst(in, repeat)
-	d.scheduleRefresh(in)
-}
-
-func (d *Daemon) scheduleRefresh(in *instance) {
-	every := in.cfg.GarpMasterRefresh
-	if every <= 0 {
-		return
-	}
-	repeat := in.cfg.GarpMasterRefreshRepeat
-	if repeat <= 0 {
-		repeat = 1
-	}
-	in.garp = time.AfterFunc(every, func() {
-		d.post(loopEvent{do: func() {
-			if in.machine.State() == fsm.Master {
-				d.burst(in, repeat)
-				d.scheduleRefresh(in)
-			}
-		}})
-	})
-}
-
-func (d *Daemon) burst(in *instance, repeat int) {
-	if err := d.announce.AnnounceBurst(d.ctx, in.vips, repeat); err != nil {
-		d.log.Warn("gratuitous ARP/NA failed", "instance", in.name, "err", err)
-	}
-}
-
-func (d *Daemon) stopGarp(in *instance) {
-	if in.garp != nil {
-		in.garp.Stop()
-		in.garp = nil
-	}
-}
-
 // armTimer (re)arms one of the machine's timers. Each instance keeps one
 // time.Timer per kind and resets it, so a backup re-arming its master-down
 // timer on every advert allocates nothing. The generation travels with the
@@ -181,6 +147,7 @@ func (d *Daemon) stopGarp(in *instance) {
 // catches the one race the generation alone cannot (an expiry already
 // running while the loop re-arms, which then reads the new generation).
 func (d *Daemon) armTimer(in *instance, kind fsm.TimerKind, after time.Duration, gen uint64) {
+	after = d.advertAfter(in, kind, after) // many masters on one socket: one wake-up (align.go)
 	t := &in.timers[kind]
 	t.gen.Store(gen)
 	t.due = time.Now().Add(after)
@@ -240,4 +207,5 @@ func (d *Daemon) stateChanged(in *instance, a fsm.Action) {
 	if a.From == fsm.Releasing {
 		d.released(in)
 	}
+	d.syncStateChanged(in, a)
 }

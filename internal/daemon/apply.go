@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"reflect"
 	"slices"
 	"time"
@@ -21,10 +22,12 @@ type identity struct {
 	ipv6      bool
 	ifname    string
 	multicast bool
+	vmac      string     // use_vmac name: another VMAC is another virtual router
+	group     netip.Addr // multicast group (mcast.go): another group is another virtual router
 }
 
 func (in *instance) identity() identity {
-	return identity{in.cfg.VRID, in.sockCfg.IPv6, in.ifname, in.sockCfg.Multicast}
+	return identity{in.cfg.VRID, in.sockCfg.IPv6, in.ifname, in.sockCfg.Multicast, in.vmacName(), groupOf(in.sockCfg)}
 }
 
 // applyReport says what apply changed, for the log and `govrrp reload`.
@@ -90,6 +93,7 @@ func (d *Daemon) apply(cfg *kaconf.Config) (applyReport, error) {
 	}
 	d.cfg = cfg
 	d.instances = final
+	d.applyStatic(cfg) // static_* before any instance starts (routes.go)
 	d.releaseConflicting(added)
 	for _, in := range added {
 		if err := d.attach(in); err != nil {
@@ -102,7 +106,11 @@ func (d *Daemon) apply(cfg *kaconf.Config) (applyReport, error) {
 			d.instances = slices.DeleteFunc(d.instances, func(x *instance) bool { return x == in })
 		}
 	}
+	d.applySyncGroups(cfg)
 	d.publishView()
+	if err := d.acceptApplied(startup); err != nil { // no_accept firewall (accept.go)
+		return rep, err
+	}
 	d.swapNotifier()
 	d.planTracking()
 	d.syncTrackers(specs)
@@ -135,6 +143,7 @@ func (d *Daemon) resolveInstances(cfg *kaconf.Config) ([]*instance, error) {
 		if err != nil {
 			return nil, err
 		}
+		useMcastGroup(in, c, &cfg.Global)
 		in.changes = &d.changes
 		d.withReleasePolicy(in)
 		if other, dup := seen[in.identity()]; dup {
@@ -143,7 +152,8 @@ func (d *Daemon) resolveInstances(cfg *kaconf.Config) ([]*instance, error) {
 		seen[in.identity()] = in.name
 		next = append(next, in)
 	}
-	return next, nil
+	renameIPv6VMACs(next, cfg.Global.VmacPrefix)
+	return next, uniqueVMACs(next)
 }
 
 // planFor resolves the trackers the new instances need, before anything is
@@ -154,7 +164,7 @@ func (d *Daemon) planFor(cfg *kaconf.Config, next []*instance) ([]trackerSpec, e
 	}
 	keys := map[trackKey]bool{}
 	for _, nw := range next {
-		for _, u := range usesOf(nw.cfg, nw.ifname, nw.src) {
+		for _, u := range append(usesOf(nw.cfg, nw.ifname, nw.src), groupUses(cfg, nw.name)...) {
 			keys[u.key] = true
 		}
 	}
@@ -164,6 +174,10 @@ func (d *Daemon) planFor(cfg *kaconf.Config, next []*instance) ([]trackerSpec, e
 // startInstance starts a new instance's machine; a node that does not come
 // up as master removes VIPs a previous run left behind.
 func (d *Daemon) startInstance(in *instance) {
+	d.promoteSecondaries(in) // promote.go
+	if d.startupPending(in) {
+		return // vrrp_startup_delay (startup.go)
+	}
 	d.log.Info("starting instance", "instance", in.name, "interface", in.ifname, "vrid", in.cfg.VRID,
 		"version", in.cfg.Version, "priority", in.cfg.Priority, "src", in.src, "dst", fmt.Sprint(in.dsts))
 	d.handle(in, fsm.Startup())
@@ -188,6 +202,7 @@ func (d *Daemon) remove(in *instance) {
 // the machine keeps its state; VIPs are added or removed one by one.
 func (d *Daemon) reconfigure(in, nw *instance) {
 	master := in.machine.State() == fsm.Master
+	oldCfg := in.cfg // for the route diff (routes.go)
 	gone, fresh := diffVIPs(in.vips, nw.vips)
 	if master {
 		for _, a := range gone {
@@ -200,6 +215,7 @@ func (d *Daemon) reconfigure(in, nw *instance) {
 	in.advert = nw.advert
 	in.takeAuth(nw)
 	in.rx.Store(nw.rx.Load())
+	d.acceptSync() // before fresh VIPs go on (accept.go)
 	if master && len(fresh) > 0 {
 		for _, a := range fresh {
 			if err := d.addrs.Add(a); err != nil {
@@ -208,6 +224,7 @@ func (d *Daemon) reconfigure(in, nw *instance) {
 		}
 		d.announceVIPs(in)
 	}
+	d.rerouteReloaded(in, oldCfg, master)
 	d.actBuf = in.machine.Reconfigure(nw.machine.Config(), d.actBuf[:0])
 	d.execute(in, d.actBuf)
 	in.publish(in.identityView)
@@ -238,12 +255,17 @@ type sockUse struct {
 
 // attach acquires the instance's shared socket and registers its VRID.
 func (d *Daemon) attach(in *instance) error {
+	if err := d.attachVMAC(in); err != nil {
+		return err
+	}
 	mux, err := d.pool.Acquire(d.ctx, in.sockCfg)
 	if err != nil {
+		d.detachVMAC(in)
 		return fmt.Errorf("instance %s: %w", in.name, err)
 	}
 	if err := mux.Register(in.cfg.VRID, d.receiver(in)); err != nil {
 		d.pool.Release(in.sockCfg)
+		d.detachVMAC(in)
 		return fmt.Errorf("instance %s: virtual_router_id %d on %s: %w", in.name, in.cfg.VRID, in.ifname, err)
 	}
 	in.mux = mux
@@ -279,6 +301,7 @@ func (d *Daemon) watchSocket(mux *transport.Mux, cfg transport.Config) *sockUse 
 // detach unregisters the instance and releases its socket; the last user
 // closes it.
 func (d *Daemon) detach(in *instance) {
+	defer d.detachVMAC(in) // after the socket on it is released
 	if in.mux == nil {
 		return
 	}
@@ -327,6 +350,7 @@ type notifyFP struct {
 	Flags     [2]bool
 	RunAs     map[string]kaconf.RunAs
 	Instances []notifyInstanceFP
+	Groups    []notifyInstanceFP // vrrp_sync_group notify scripts
 }
 
 type notifyInstanceFP struct {
@@ -344,6 +368,10 @@ func notifyFingerprint(cfg *kaconf.Config) notifyFP {
 		fp.Instances = append(fp.Instances, notifyInstanceFP{Name: in.Name,
 			Scripts: [7]string{in.Notify, in.NotifyMaster, in.NotifyBackup, in.NotifyFault, in.NotifyStop, in.NotifyDeleted, in.NotifyMasterRxLowerPri},
 			Flags:   [2]bool{in.NotifyDeletedSet, in.NotifyPriorityChanges}, RunAs: in.RunAs})
+	}
+	for _, g := range cfg.SyncGroups {
+		fp.Groups = append(fp.Groups, notifyInstanceFP{Name: g.Name,
+			Scripts: [7]string{g.Notify, g.NotifyMaster, g.NotifyBackup, g.NotifyFault, g.NotifyStop}, RunAs: g.RunAs})
 	}
 	return fp
 }

@@ -90,6 +90,7 @@ type Daemon struct {
 	addrs    addrOps
 	announce announcer
 	lookup   addrLookup
+	vmacs    vmacOps // use_vmac links (vmac.go)
 
 	events     chan loopEvent
 	ctx        context.Context
@@ -113,8 +114,13 @@ type Daemon struct {
 	sdFailed    bool                 // an sd_notify error was logged
 	newTrackers trackerFactory
 	newNotifier notifierFactory
-	lease       leaseTimer  // VIP lease renewal (lease.go)
-	releasing   []*instance // stopped masters still holding their VIPs (release.go)
+	lease       leaseTimer   // VIP lease renewal (lease.go)
+	releasing   []*instance  // stopped masters still holding their VIPs (release.go)
+	static      staticState  // static_* the last apply installed (routes.go)
+	accept      acceptState  // no_accept firewall (accept.go)
+	sync        syncState    // vrrp_sync_group membership and faults (syncgroup.go)
+	startup     startupDelay // instances waiting for vrrp_startup_delay (startup.go)
+	promote     promoteState // promote_secondaries set by govrrp (promote.go)
 }
 
 // daemonView is an immutable copy of the instance and socket lists.
@@ -136,9 +142,21 @@ type loopEvent struct {
 	ev     fsm.Event
 	result *track.Result
 	reload chan<- reloadOutcome // a reload asked for over the control socket
-	do     func()               // internal work to run on the loop instead of an event
+	// do runs a function on the loop: a seam for tests only. The daemon
+	// itself posts typed events (ARCHITECTURE: no closures into the loop).
+	do func()
 	// leaseTick: the VIP lease renewal timer fired (lease.go).
 	leaseTick bool
+	// routesDeleted: the netlink watch saw a watched route, rule or
+	// address deleted (routes.go).
+	routesDeleted bool
+	// instancesStarted: apply has returned to the loop after start-up; the
+	// firewall's start-up cover can narrow to what is held (accept.go).
+	instancesStarted bool
+	// garp: a follow-up gratuitous ARP/NA timer fired (garp.go).
+	garp *garpTick
+	// startupTick: vrrp_startup_delay is over (startup.go).
+	startupTick bool
 }
 
 // eventQueueLen bounds how many inputs may wait for the loop; beyond it
@@ -163,6 +181,7 @@ func Run(ctx context.Context, o Options) error {
 	dp := productionDeps()
 	dp.addrs = vipManager(o) // leased unless --no-vip-lease
 	d := newDaemon(cfg, o, dp)
+	d.useSystemFirewall() // no_accept drops through nft (accept.go)
 	defer d.announce.Close()
 
 	release, err := claimRuntimeFiles(o)
@@ -234,12 +253,13 @@ type deps struct {
 	lookup   addrLookup
 	trackers trackerFactory  // nil: no tracking (tests without trackers)
 	notifier notifierFactory // nil: no notifications
+	vmacs    vmacOps         // nil: use_vmac refused at start
 }
 
 func productionDeps() deps {
 	return deps{listen: transport.Listen, addrs: vip.NewManager(nil), announce: vip.NewAnnouncer(),
 		lookup:   addrLookup{primary: transport.PrimaryAddr, interfaceOf: transport.InterfaceOf},
-		trackers: systemTrackers, notifier: systemNotifier}
+		trackers: systemTrackers, notifier: systemNotifier, vmacs: vip.NewVMACs(nil)}
 }
 
 // newDaemon wires a daemon for cfg; o.Logger must be set.
@@ -251,6 +271,7 @@ func newDaemon(cfg *kaconf.Config, o Options, dp deps) *Daemon {
 		addrs:       dp.addrs,
 		announce:    dp.announce,
 		lookup:      dp.lookup,
+		vmacs:       dp.vmacs,
 		events:      make(chan loopEvent, eventQueueLen),
 		start:       time.Now(),
 		configPath:  o.ConfigPath,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/govrrp/govrrp/internal/control"
 	"github.com/govrrp/govrrp/internal/fsm"
+	"github.com/govrrp/govrrp/internal/fsmconf"
 	"github.com/govrrp/govrrp/internal/transport"
 	"github.com/govrrp/govrrp/internal/vip"
 	"github.com/govrrp/govrrp/pkg/kaconf"
@@ -29,6 +30,7 @@ type instance struct {
 	dsts    []netip.Addr // multicast group, or the unicast peers
 	vips    []vip.Address
 	sockCfg transport.Config
+	vmac    *vip.VMAC // use_vmac: the instance's macvlan (vmac.go); nil without
 	// rx is what the socket reader checks adverts against; the loop
 	// replaces it whole (reload), the reader only loads it.
 	rx  atomic.Pointer[rxConfig]
@@ -36,7 +38,7 @@ type instance struct {
 
 	machine *fsm.Machine
 	timers  [3]instanceTimer // indexed by fsm.TimerKind
-	garp    *time.Timer      // second burst / refresh of gratuitous ARP/NA
+	garp    garpTimers       // follow-up gratuitous ARP/NA bursts (garp.go)
 
 	advert  vrrp.Advert // template for our adverts
 	sendBuf []byte
@@ -251,6 +253,9 @@ func newInstance(c *kaconf.Instance, sys addrLookup) (*instance, error) {
 	in.dsts, peers = destinations(c, in.ifname, ipv6)
 	in.sockCfg = transport.Config{Interface: in.ifname, IPv6: ipv6, Multicast: !unicast}
 	in.vips = vipAddresses(c, in.ifname)
+	in.vmac = vmacOf(c, in.ifname, ipv6)
+	in.vips = onVMAC(in.vips, in.ifname, in.vmac)
+	in.sockCfg.Interface = vmacSocketInterface(c, in.ifname, in.vmac)
 
 	rx := &rxConfig{name: c.Name, vrid: c.VRID, family: in.family, peers: peers, self: in.src,
 		params: vrrp.InstanceParams{Version: in.version, AdverInt: c.AdverInt, CheckTTL: !unicast, Owner: c.Priority == 255}}
@@ -271,15 +276,7 @@ func newInstance(c *kaconf.Instance, sys addrLookup) (*instance, error) {
 		}
 	}
 
-	in.machine = fsm.New(fsm.Config{
-		Version:      c.Version,
-		Priority:     c.Priority,
-		AdverInt:     c.AdverInt,
-		Preempt:      !c.Nopreempt,
-		PreemptDelay: c.PreemptDelay,
-		PrimaryAddr:  in.src,
-		WantMaster:   c.State == "MASTER",
-	})
+	in.machine = fsm.New(fsmconf.For(c, in.src))
 	v := &control.Instance{State: in.machine.State().String(), EffectivePriority: in.machine.EffectivePriority(),
 		MasterAdverInt: in.machine.MasterAdverInt(), Since: time.Now()}
 	in.identityView(v)
@@ -364,7 +361,7 @@ func vipAddresses(c *kaconf.Instance, ifname string) []vip.Address {
 		}
 		out = append(out, vip.Address{Prefix: v.Prefix, Dev: dev, Label: v.Label, Scope: v.Scope, Broadcast: v.Broadcast})
 	}
-	return out
+	return append(out, excludedVIPs(c, ifname)...) // routes.go
 }
 
 // socketStats counts what a shared socket drops before any instance sees it.

@@ -103,6 +103,8 @@ func (d *Daemon) onLeaseTick() {
 			delete(d.lease.confirm, in)
 		}
 	}
+	var renew []*instance
+	var all []vip.Address
 	masters := 0
 	for _, in := range held {
 		if !holdsVIPs(in.machine.State()) {
@@ -113,7 +115,20 @@ func (d *Daemon) onLeaseTick() {
 		// give it some (reconfigure adds them without a transition).
 		masters++
 		if len(in.vips) > 0 {
-			d.renewLease(in, lo, stalled)
+			renew = append(renew, in)
+			all = append(all, in.vips...)
+		}
+	}
+	if len(all) > 0 {
+		// One Refresh for every master: one address dump per interface
+		// per tick, not one per instance (255 instances on a link made
+		// the per-instance dumps the daemon's largest cost).
+		missing, err := lo.Refresh(all)
+		if err != nil {
+			d.log.Error("cannot renew VIP lease", "instances", len(renew), "err", err)
+		}
+		for _, in := range renew {
+			d.renewLease(in, missingOf(in, missing), stalled)
 		}
 	}
 	if masters > 0 {
@@ -121,7 +136,19 @@ func (d *Daemon) onLeaseTick() {
 	}
 }
 
-// renewLease renews in's VIPs. A VIP the kernel no longer has while we are
+// missingOf is the part of missing that belongs to in.
+func missingOf(in *instance, missing []vip.Address) []vip.Address {
+	var out []vip.Address
+	for _, a := range missing {
+		if slices.Contains(in.vips, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// renewLease handles in's renewal (Refresh has renewed what the kernel
+// still had; missing is what it lacked). A VIP the kernel no longer has while we are
 // master is added again and announced, as after a transition. A stopped
 // master waiting for its successor (Releasing) only renews: what is gone is
 // the successor's now.
@@ -135,11 +162,7 @@ func (d *Daemon) onLeaseTick() {
 // at once (RFC 9568), so a master we should yield to has made us backup. An
 // immediate announcement would point the clients at us just before we yield,
 // and nobody would point them back.
-func (d *Daemon) renewLease(in *instance, lo leaseOps, stalled bool) {
-	missing, err := lo.Refresh(in.vips)
-	if err != nil {
-		d.log.Error("cannot renew VIP lease", "instance", in.name, "err", err)
-	}
+func (d *Daemon) renewLease(in *instance, missing []vip.Address, stalled bool) {
 	if in.machine.State() != fsm.Master {
 		return
 	}

@@ -55,6 +55,7 @@ func (d *Daemon) run(ctx context.Context, o Options, sig signals) error {
 	}()
 	defer d.detachAll()
 	defer d.stopLease()
+	defer d.acceptClose() // runs after shutdown removed the VIPs
 	if _, err := d.apply(d.cfg); err != nil {
 		return err
 	}
@@ -99,6 +100,14 @@ func (d *Daemon) serve(e loopEvent) {
 		e.do()
 	case e.leaseTick:
 		d.onLeaseTick()
+	case e.routesDeleted:
+		d.recheckRoutes()
+	case e.instancesStarted:
+		d.acceptStarted()
+	case e.garp != nil:
+		d.onGarpTick(e.garp)
+	case e.startupTick:
+		d.onStartupTick()
 	case e.result != nil:
 		d.observeTrack(*e.result)
 		d.onTrackResult(*e.result)
@@ -120,6 +129,7 @@ func (d *Daemon) handle(in *instance, ev fsm.Event) {
 	in.noteAdvert(ev, d.actBuf)
 	d.execute(in, d.actBuf)
 	in.publishDynamic()
+	d.syncFlush() // sync group directives the actions queued
 }
 
 // detachAll releases every instance's socket (at exit).
@@ -127,6 +137,7 @@ func (d *Daemon) detachAll() {
 	for _, in := range d.instances {
 		d.detach(in)
 	}
+	d.restorePromote() // promote.go
 }
 
 // receiver validates adverts for one instance on the socket's reader
@@ -223,6 +234,7 @@ func (d *Daemon) shutdown(watchdog <-chan time.Time) {
 		d.stopInstance(in)
 	}
 	d.awaitReleases(deadline.Add(releaseBudget+releaseSlack-shutdownBudget), watchdog)
+	d.removeStatic() // keepalived removes static_* at stop too (routes.go)
 	// notify_stop and the FIFO lines of the stop get the rest of the budget.
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()

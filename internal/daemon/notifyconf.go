@@ -16,7 +16,7 @@ func systemNotifier(cfg *kaconf.Config, log *slog.Logger) (notifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(nc.Instances) == 0 && len(nc.Fifos) == 0 {
+	if len(nc.Instances) == 0 && len(nc.Groups) == 0 && len(nc.Fifos) == 0 {
 		return nil, nil
 	}
 	return notify.New(nc, log)
@@ -39,6 +39,11 @@ func notifyConfig(cfg *kaconf.Config, log *slog.Logger) (notify.Config, error) {
 			nc.Instances = append(nc.Instances, *ni)
 		}
 	}
+	groups, err := notifyGroups(r, cfg)
+	if err != nil {
+		return nc, err
+	}
+	nc.Groups = groups
 	for _, f := range []struct{ fifo, script, keyword string }{
 		{cfg.Global.NotifyFifo, cfg.Global.NotifyFifoScript, "notify_fifo"},
 		{cfg.Global.VRRPNotifyFifo, cfg.Global.VRRPNotifyFifoScript, "vrrp_notify_fifo"},

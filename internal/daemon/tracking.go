@@ -67,7 +67,7 @@ type trackVerdict struct {
 }
 
 func (d *Daemon) verdict(in *instance) trackVerdict {
-	var v trackVerdict
+	v := trackVerdict{fault: noPeerFault(in)} // nopeer.go
 	for _, u := range in.tracks {
 		st := d.tracks[u.key]
 		if st == nil || !st.seen {
@@ -155,11 +155,11 @@ func (d *Daemon) reevaluateAll(in *instance, why string) {
 	case v.fault != "" && !in.trackFault:
 		in.trackFault = true
 		d.log.Warn("tracked object failed", "instance", in.name, "reason", v.fault)
-		d.handle(in, fsm.FaultSet(v.fault))
+		d.setOwnFault(in, v.fault, v.fault)
 	case v.fault == "" && in.trackFault:
 		in.trackFault = false
 		d.log.Info("tracked objects recovered", "instance", in.name, "reason", why)
-		d.handle(in, fsm.FaultCleared(why))
+		d.setOwnFault(in, "", why)
 	}
 	if v.delta != in.trackDelta {
 		from := in.machine.EffectivePriority()
@@ -239,7 +239,7 @@ func (d *Daemon) planTracking() []trackKey {
 		st.users = nil
 	}
 	for _, in := range d.instances {
-		in.tracks = usesOf(in.cfg, in.ifname, in.src)
+		in.tracks = append(usesOf(in.cfg, in.ifname, in.src), groupUses(d.cfg, in.name)...)
 		for i := range in.tracks {
 			in.tracks[i].fromStart = in.machine.State() == fsm.Initialize
 		}

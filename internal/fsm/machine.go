@@ -17,6 +17,9 @@ const (
 	v3Unit   = 10 * time.Millisecond        // centiseconds
 	v3MinInt = v3Unit                       // 0 is invalid (RFC 9568 erratum 8301)
 	v3MaxInt = 4095 * 10 * time.Millisecond // 12-bit centiseconds field
+
+	defaultDownAdverts = 3   // RFC 5798 6.1: 3*MAI + Skew_Time
+	maxDownAdverts     = 100 // keepalived's down_timer_adverts range
 )
 
 // Machine is the state machine of one VRRP instance. It is not safe for
@@ -53,6 +56,8 @@ type Machine struct {
 	relWait   time.Duration
 	relBudget bool
 
+	sync syncMember // vrrp_sync_group membership (syncgroup.go)
+
 	lastGen uint64            // every arm takes the next generation
 	gen     [numTimers]uint64 // generation of the pending timer per kind; 0 = not armed
 }
@@ -77,6 +82,10 @@ func normalize(cfg Config) Config {
 	if cfg.PreemptDelay < 0 {
 		cfg.PreemptDelay = 0
 	}
+	if cfg.DownTimerAdverts <= 0 {
+		cfg.DownTimerAdverts = defaultDownAdverts
+	}
+	cfg.DownTimerAdverts = min(cfg.DownTimerAdverts, maxDownAdverts)
 	return cfg
 }
 
@@ -163,9 +172,10 @@ func (m *Machine) skew() time.Duration {
 	return SkewTime(m.EffectivePriority(), m.mai)
 }
 
-// downInterval is Master_Down_Interval for the current MAI and priority.
+// downInterval is Master_Down_Interval for the current MAI and priority,
+// with keepalived's down_timer_adverts in place of the RFC's 3.
 func (m *Machine) downInterval() time.Duration {
-	return 3*m.mai + m.skew()
+	return time.Duration(m.cfg.DownTimerAdverts)*m.mai + m.skew()
 }
 
 // arm re-arms timer t with a fresh generation.
@@ -206,6 +216,7 @@ func (m *Machine) sendAdvert(out []Action, prio uint8) []Action {
 func (m *Machine) changeState(out []Action, to State, reason string) []Action {
 	from := m.state
 	m.state = to
+	m.sync.want = false // a sync member's wish for MASTER is answered by any transition
 	return append(out, Action{Kind: ActStateChanged, From: from, To: to, Reason: reason})
 }
 
@@ -256,6 +267,8 @@ func (m *Machine) Handle(ev Event, out []Action) []Action {
 			return out
 		}
 		return m.finishRelease(out, ev.Reason)
+	case EvGoMaster, EvForceBackup:
+		return m.onSync(ev, out)
 	}
 	return out
 }
@@ -284,6 +297,7 @@ func (m *Machine) onStartup(out []Action) []Action {
 // (RFC 5798 6.4.1 / 6.4.4 on entering Backup without an advert).
 func (m *Machine) enterBackup(out []Action) []Action {
 	m.lowerFrom = netip.Addr{}
+	m.sync.want = false
 	m.mai = m.cfg.AdverInt
 	return m.armDown(out, m.downInterval(), false, netip.Addr{})
 }
@@ -417,6 +431,9 @@ func (m *Machine) onTimer(ev Event, out []Action) []Action {
 		if m.state != Backup {
 			return out
 		}
+		if m.sync.member {
+			return m.wantMaster(out)
+		}
 		return m.becomeMaster(out, m.downReason())
 	case TimerPreemptDelay:
 		m.preemptHold = false
@@ -480,6 +497,7 @@ func (m *Machine) backupAdvert(ev Event, out []Action) []Action {
 		return out // let the master-down timer run out and preempt
 	}
 	m.lowerFrom = netip.Addr{}
+	m.sync.want = false // a master is heard: this member no longer wants MASTER
 	m.learn(ev)
 	m.masterAddr = ev.Src
 	return m.armDown(out, m.downInterval(), false, ev.Src)
@@ -497,12 +515,19 @@ func (m *Machine) masterAdvert(ev Event, out []Action) []Action {
 	if !m.owner() && m.yieldsTo(ev.Priority, ev.Src) {
 		return m.demote(ev, local, out)
 	}
-	if ev.Priority < local {
-		// keepalived's notify_master_rx_lower_pri hook.
-		out = append(out, Action{Kind: ActRxLowerPriority, Priority: ev.Priority})
+	if ev.Priority >= local {
+		out = m.sendAdvert(out, local)
+		return m.arm(out, TimerAdvert, m.cfg.AdverInt)
 	}
-	out = m.sendAdvert(out, local)
-	return m.arm(out, TimerAdvert, m.cfg.AdverInt)
+	// Lower priority: re-advertise at once unless lower_prio_no_advert
+	// (RFC 5798 6.4.3: discard; the advert timer runs on), then
+	// keepalived's garp_lower_prio_repeat burst and
+	// notify_master_rx_lower_pri, in keepalived's order (seen on the wire).
+	if !m.cfg.LowerPrioNoAdvert {
+		out = m.sendAdvert(out, local)
+		out = m.arm(out, TimerAdvert, m.cfg.AdverInt)
+	}
+	return append(out, Action{Kind: ActRxLowerPriority, Priority: ev.Priority})
 }
 
 // yieldsTo: higher priority, or equal priority from a higher primary address.
@@ -517,6 +542,12 @@ func (m *Machine) yieldsTo(prio uint8, src netip.Addr) bool {
 // demote: Master -> Backup on a better advert: stop the advert timer, arm
 // master-down, remove VIPs, report.
 func (m *Machine) demote(ev Event, local uint8, out []Action) []Action {
+	if m.cfg.HigherPrioSendAdvert {
+		// Still master with the VIPs: the better master hears a lower
+		// priority and (garp_lower_prio_repeat) re-announces the VIPs,
+		// which the clients may last have learnt from us.
+		out = m.sendAdvert(out, local)
+	}
 	out = m.stop(out, TimerAdvert)
 	m.learn(ev)
 	m.masterAddr = ev.Src

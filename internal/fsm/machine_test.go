@@ -276,7 +276,7 @@ func TestRFC5798_6_4_3_MasterAdvertHandling(t *testing.T) {
 		}, Backup},
 		{"equal priority, lower address: re-advertise", Advert(100, time.Second, peerLo), readvert, Master},
 		{"RFC 9568 lower priority: re-advertise at once (and tell notify_master_rx_lower_pri)", Advert(50, time.Second, peerHi),
-			append([]Action{{Kind: ActRxLowerPriority, Priority: 50}}, readvert...), Master},
+			append(readvert[:len(readvert):len(readvert)], Action{Kind: ActRxLowerPriority, Priority: 50}), Master},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -299,7 +299,7 @@ func TestRFC5798_6_4_3_AddressOwnerStaysMaster(t *testing.T) {
 		got := run(m, Startup(), ev)
 		want := []Action{send(255), arm(TimerAdvert, time.Second, 2)}
 		if ev.Priority < 255 {
-			want = append([]Action{{Kind: ActRxLowerPriority, Priority: ev.Priority}}, want...)
+			want = append(want, Action{Kind: ActRxLowerPriority, Priority: ev.Priority})
 		}
 		if d := diff(want, got); d != "" {
 			t.Errorf("advert prio %d (-want +got):\n%s", ev.Priority, d)
@@ -541,8 +541,8 @@ func TestStaleTimerOnLastEventProducesNothing(t *testing.T) {
 }
 
 func TestBadInputDoesNotPanic(t *testing.T) {
-	m := New(Config{Version: 9, Priority: 0, AdverInt: -time.Second, PreemptDelay: -1})
-	want := Config{Version: 2, Priority: 1, AdverInt: time.Second}
+	m := New(Config{Version: 9, Priority: 0, AdverInt: -time.Second, PreemptDelay: -1, DownTimerAdverts: -1})
+	want := Config{Version: 2, Priority: 1, AdverInt: time.Second, DownTimerAdverts: 3}
 	if d := diff(want, m.Config()); d != "" {
 		t.Errorf("normalised config (-want +got):\n%s", d)
 	}

@@ -81,6 +81,17 @@ type Config struct {
 	PrimaryAddr  netip.Addr    // our source address, used in the equal-priority tie-break
 	WantMaster   bool          // keepalived "state MASTER" (see Machine.Handle for what it changes)
 	ReleaseVIPs  ReleaseMode   // when a stopped master removes its VIPs (zero: at once, as the RFCs say)
+
+	// DownTimerAdverts is keepalived's down_timer_adverts: Master_Down_Interval
+	// is DownTimerAdverts*MAI + Skew_Time. 0 means 3 (the RFCs); clamped to 1..100.
+	DownTimerAdverts int
+	// LowerPrioNoAdvert (keepalived lower_prio_no_advert): a master hearing a
+	// lower-priority advert does not re-advertise at once (RFC 5798 6.4.3).
+	LowerPrioNoAdvert bool
+	// HigherPrioSendAdvert (keepalived higher_prio_send_advert): a master
+	// yielding to a better advert first sends one advert of its own, so the
+	// other master (lower priority from its view) re-announces its VIPs.
+	HigherPrioSendAdvert bool
 }
 
 // ReleaseMode says when a master that is stopped (Shutdown) removes its
@@ -125,6 +136,8 @@ const (
 	EvFaultSet
 	EvFaultClear
 	EvRelease
+	EvGoMaster    // sync group: a Backup member goes Master with the group (GoMaster)
+	EvForceBackup // sync group: a Master member follows the group to Backup (ForceBackup)
 )
 
 func (k EventKind) String() string {
@@ -145,6 +158,10 @@ func (k EventKind) String() string {
 		return "fault-clear"
 	case EvRelease:
 		return "release"
+	case EvGoMaster:
+		return "go-master"
+	case EvForceBackup:
+		return "force-backup"
 	}
 	return "unknown-event"
 }
@@ -222,6 +239,7 @@ const (
 	ActStopTimer                         // cancel Timer (its pending Gen is in Gen)
 	ActStateChanged                      // From -> To because of Reason
 	ActRxLowerPriority                   // Master heard a lower-priority advert (Priority is its priority)
+	ActWantMaster                        // sync group member: Master_Down_Interval passed; Reason says why (see SetSyncMember)
 )
 
 func (k ActionKind) String() string {
@@ -242,6 +260,8 @@ func (k ActionKind) String() string {
 		return "state-changed"
 	case ActRxLowerPriority:
 		return "rx-lower-priority"
+	case ActWantMaster:
+		return "want-master"
 	}
 	return "unknown-action"
 }

@@ -27,6 +27,9 @@ type rawConn struct {
 
 	joinMu sync.Mutex  // serialises JoinMulticast
 	joined atomic.Bool // read per packet by ReadFrom
+
+	grp       netip.Addr // the multicast group JoinMulticast joins
+	groupOnly bool       // a socket for a non-default group: no unicast users
 }
 
 // Listen opens a raw VRRP socket on cfg.Interface: bound to the device so it
@@ -65,7 +68,7 @@ func open(cfg Config, ttl int) (*rawConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("transport: listen %s on %s: %w", network, cfg.Interface, err)
 	}
-	c := &rawConn{ifi: ifi, ipv6: cfg.IPv6, ttl: ttl, pc: pc}
+	c := &rawConn{ifi: ifi, ipv6: cfg.IPv6, ttl: ttl, pc: pc, grp: cfg.Group(), groupOnly: cfg.customGroup().IsValid()}
 	ipc, ok := pc.(*net.IPConn)
 	if !ok {
 		pc.Close()
@@ -166,8 +169,8 @@ func (c *rawConn) setup6() error {
 	})
 }
 
-// JoinMulticast joins 224.0.0.18 or ff02::12 on the bound interface; joining
-// twice is a no-op.
+// JoinMulticast joins the socket's group (224.0.0.18 / ff02::12 unless
+// Config.McastGroup) on the bound interface; joining twice is a no-op.
 func (c *rawConn) JoinMulticast() error {
 	c.joinMu.Lock()
 	defer c.joinMu.Unlock()
@@ -176,9 +179,9 @@ func (c *rawConn) JoinMulticast() error {
 	}
 	var err error
 	if c.ipv6 {
-		err = c.p6.JoinGroup(c.ifi, &net.IPAddr{IP: GroupV6.AsSlice(), Zone: c.ifi.Name})
+		err = c.p6.JoinGroup(c.ifi, &net.IPAddr{IP: c.grp.AsSlice(), Zone: c.ifi.Name})
 	} else {
-		err = c.p4.JoinGroup(c.ifi, &net.IPAddr{IP: GroupV4.AsSlice()})
+		err = c.p4.JoinGroup(c.ifi, &net.IPAddr{IP: c.grp.AsSlice()})
 	}
 	if err != nil {
 		return fmt.Errorf("transport: join VRRP group on %s: %w", c.ifi.Name, err)
@@ -207,16 +210,11 @@ func (c *rawConn) wanted(m Meta) bool {
 		return false
 	}
 	if m.Dst.IsMulticast() {
-		return c.joined.Load() && m.Dst == c.group()
+		return c.joined.Load() && m.Dst == c.grp
 	}
-	return true
-}
-
-func (c *rawConn) group() netip.Addr {
-	if c.ipv6 {
-		return GroupV6
-	}
-	return GroupV4
+	// Unicast adverts belong to the default-group socket, which unicast
+	// instances share; a socket of another group would only count them.
+	return !c.groupOnly
 }
 
 func (c *rawConn) read(b []byte) (int, Meta, error) {
@@ -234,6 +232,22 @@ func (c *rawConn) WriteTo(b []byte, src, dst netip.Addr) error {
 		return err
 	}
 	if err := c.io.write(b, src, dst, c.ttl); err != nil {
+		return fmt.Errorf("transport: send %s -> %s on %s: %w", src, dst, c.ifi.Name, err)
+	}
+	return nil
+}
+
+// WriteWithTTL is WriteTo with another TTL / hop limit (keepalived's
+// unicast_ttl); IPv4 needs 1..255, IPv6 0..255.
+func (c *rawConn) WriteWithTTL(b []byte, src, dst netip.Addr, ttl int) error {
+	src, dst = src.Unmap(), dst.Unmap()
+	if err := c.checkFamily(src, dst); err != nil {
+		return err
+	}
+	if ttl < 0 || ttl > 255 || (!c.ipv6 && ttl == 0) {
+		return fmt.Errorf("transport: send on %s: ttl %d out of range", c.ifi.Name, ttl)
+	}
+	if err := c.io.write(b, src, dst, ttl); err != nil {
 		return fmt.Errorf("transport: send %s -> %s on %s: %w", src, dst, c.ifi.Name, err)
 	}
 	return nil

@@ -29,6 +29,9 @@ type Mux struct {
 	done    chan struct{} // closed by Pool when its reader goroutine exits
 	errMu   sync.Mutex
 	err     error
+
+	registered atomic.Int32 // handlers set, for Registered
+	rcvbuf     atomic.Int64 // ReadBufferSize, read at Register
 }
 
 // NewMux returns a Mux reading from c. Nothing is read until Run.
@@ -47,13 +50,21 @@ func (m *Mux) Register(vrid uint8, h Handler) error {
 	if !m.handlers[vrid].CompareAndSwap(nil, &h) {
 		return fmt.Errorf("%w: %d", ErrVRIDTaken, vrid)
 	}
+	m.registered.Add(1)
+	m.noteReadBuffer()
 	return nil
 }
+
+// Registered is how many VRIDs have a handler: how many instances share
+// this socket (the daemon aligns their advert timers when there are many).
+func (m *Mux) Registered() int { return int(m.registered.Load()) }
 
 // Unregister removes the handler of vrid. A call already in progress on the
 // reader goroutine may still finish after Unregister returns.
 func (m *Mux) Unregister(vrid uint8) {
-	m.handlers[vrid].Store(nil)
+	if m.handlers[vrid].Swap(nil) != nil {
+		m.registered.Add(-1)
+	}
 }
 
 // SetUnknown sets the handler for messages whose VRID has no handler and for

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync"
 )
 
@@ -20,6 +21,7 @@ type Pool struct {
 type poolKey struct {
 	ifname string
 	ipv6   bool
+	group  netip.Addr // zero: the default group (shared with unicast users)
 }
 
 type poolEntry struct {
@@ -44,7 +46,7 @@ func (p *Pool) Acquire(ctx context.Context, cfg Config) (*Mux, error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	key := poolKey{cfg.Interface, cfg.IPv6}
+	key := poolKey{cfg.Interface, cfg.IPv6, cfg.customGroup()}
 	if e, ok := p.entries[key]; ok {
 		if err := e.upgrade(cfg); err != nil {
 			return nil, err
@@ -91,7 +93,7 @@ func (e *poolEntry) read() {
 // multicast users go away (harmless: the socket closes with its last user).
 func (p *Pool) Release(cfg Config) {
 	p.mu.Lock()
-	key := poolKey{cfg.Interface, cfg.IPv6}
+	key := poolKey{cfg.Interface, cfg.IPv6, cfg.customGroup()}
 	e, ok := p.entries[key]
 	if !ok {
 		p.mu.Unlock()

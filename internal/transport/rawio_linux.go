@@ -133,8 +133,8 @@ func (r *rawIO) recv(fd uintptr) bool {
 	}
 }
 
-// write sends b from src to dst with IP(V6)_PKTINFO (and, for IPv6, the hop
-// limit) in the control message.
+// write sends b from src to dst with IP(V6)_PKTINFO and the TTL / hop limit
+// in the control message.
 func (r *rawIO) write(b []byte, src, dst netip.Addr, hopLimit int) error {
 	r.wmu.Lock()
 	defer r.wmu.Unlock()
@@ -174,6 +174,9 @@ func (r *rawIO) prepareWrite(b []byte, src, dst netip.Addr, hopLimit int) {
 		r.wmsg.Name = (*byte)(unsafe.Pointer(&r.wname4))
 		r.wmsg.Namelen = unix.SizeofSockaddrInet4
 		oobLen = putPktinfo4(r.woob[:], src, r.ifindex)
+		// IP_TTL per message (Linux >= 4.6): one socket serves unicast
+		// instances with their own unicast_ttl and multicast ones at 255.
+		oobLen += putCmsgInt(r.woob[oobLen:], unix.IPPROTO_IP, unix.IP_TTL, hopLimit)
 	}
 	r.wmsg.Control = &r.woob[0]
 	r.wmsg.SetControllen(oobLen)

@@ -61,20 +61,44 @@ type Config struct {
 	Interface string
 	IPv6      bool
 	Multicast bool // join 224.0.0.18 / ff02::12 on Interface (unicast-only instances need not)
+	// McastGroup replaces the well-known group (keepalived's
+	// vrrp_mcast_group4/6, mcast_dst_ip); zero means the default. A socket
+	// for another group is its own (Pool keys on it) and sees only adverts
+	// sent to that group.
+	McastGroup netip.Addr
 }
 
-// Group returns the VRRP multicast group of the configured family.
+// Group returns the multicast group of the configuration: McastGroup, or the
+// VRRP group of the configured family.
 func (c Config) Group() netip.Addr {
+	if c.McastGroup.IsValid() {
+		return c.McastGroup.WithZone("")
+	}
 	if c.IPv6 {
 		return GroupV6
 	}
 	return GroupV4
 }
 
+// customGroup is the group when it is not the family's default, else zero:
+// sockets for the default group are shared with unicast instances.
+func (c Config) customGroup() netip.Addr {
+	if g := c.Group(); g != GroupV4 && g != GroupV6 {
+		return g
+	}
+	return netip.Addr{}
+}
+
 // MulticastJoiner is implemented by Conns that can join the VRRP group after
 // they were opened; Pool uses it when a unicast socket gains a multicast user.
 type MulticastJoiner interface {
 	JoinMulticast() error
+}
+
+// TTLWriter is implemented by Conns that can send one message with a TTL /
+// hop limit other than 255 (unicast_ttl); the raw socket and Segment do.
+type TTLWriter interface {
+	WriteWithTTL(b []byte, src, dst netip.Addr, ttl int) error
 }
 
 // ReadDeadliner is implemented by Conns whose ReadFrom can be interrupted

@@ -195,7 +195,7 @@ func skipReason(r *router, nodes []Node) string {
 		in := m.in
 		for _, g := range nodes[m.node].Config.SyncGroups {
 			if slices.Contains(g.Group, in.Name) {
-				return fmt.Sprintf("%s: vrrp_sync_group %s has (%s) as a member; sync groups are not implemented by govrrp yet (`govrrp run` refuses them), and members that move together cannot be simulated one by one", g.Pos, g.Name, in.Name)
+				return fmt.Sprintf("%s: vrrp_sync_group %s has (%s) as a member; the simulator runs each VRID on its own, and members that move together cannot be simulated one by one", g.Pos, g.Name, in.Name)
 			}
 		}
 		switch {
@@ -203,8 +203,6 @@ func skipReason(r *router, nodes []Node) string {
 			return fmt.Sprintf("%s: (%s) auth_type AH is not supported by govrrp (`govrrp run` refuses it)", in.Pos, in.Name)
 		case len(in.TrackBFDs) > 0:
 			return fmt.Sprintf("%s: (%s) track_bfd is not implemented by govrrp", in.TrackBFDs[0].Pos, in.Name)
-		case in.DownTimerAdverts != 0 && in.DownTimerAdverts != 3:
-			return fmt.Sprintf("%s: (%s) down_timer_adverts %d is not implemented by govrrp (the machines use 3)", in.Pos, in.Name, in.DownTimerAdverts)
 		}
 	}
 	return ""

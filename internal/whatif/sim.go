@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/govrrp/govrrp/internal/fsm"
+	"github.com/govrrp/govrrp/internal/fsmconf"
 	"github.com/govrrp/govrrp/internal/track"
 	"github.com/govrrp/govrrp/internal/track/weights"
 	"github.com/govrrp/govrrp/pkg/kaconf"
@@ -111,19 +112,10 @@ func newSim(r *router, nodes int) *sim {
 	return s
 }
 
-// newMachine is the daemon's machine for the instance (internal/daemon
-// newInstance gives it the same Config).
+// newMachine is the daemon's machine for the instance (fsmconf.For, as
+// internal/daemon newInstance).
 func newMachine(m *member) *fsm.Machine {
-	c := m.in
-	return fsm.New(fsm.Config{
-		Version:      c.Version,
-		Priority:     c.Priority,
-		AdverInt:     c.AdverInt,
-		Preempt:      !c.Nopreempt,
-		PreemptDelay: c.PreemptDelay,
-		PrimaryAddr:  m.addr,
-		WantMaster:   c.State == "MASTER",
-	})
+	return fsm.New(fsmconf.For(m.in, m.addr))
 }
 
 // start starts instance i as the daemon does: first track results, then

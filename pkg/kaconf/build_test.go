@@ -79,6 +79,11 @@ func TestInstanceKeywordValues(t *testing.T) {
 		{"advert_int 3", func(i *Instance) any { return i.AdverInt }, 3 * time.Second},
 		{"version 3", func(i *Instance) any { return i.Version }, uint8(3)},
 		{"nopreempt", func(i *Instance) any { return i.Nopreempt }, true},
+		{"nopreempt\n preempt", func(i *Instance) any { return i.Nopreempt }, false}, // keepalived: the later line wins
+		{"preempt\n nopreempt", func(i *Instance) any { return i.Nopreempt }, true},
+		{"lower_prio_no_advert", func(i *Instance) any { return i.LowerPrioNoAdvert }, true},
+		{"lower_prio_no_advert false", func(i *Instance) any { return i.LowerPrioNoAdvert }, false},
+		{"higher_prio_send_advert", func(i *Instance) any { return i.HigherPrioSendAdvert }, true},
 		{"preempt_delay 4.12", func(i *Instance) any { return i.PreemptDelay }, 4120 * time.Millisecond},
 		{"unicast_src_ip 192.0.2.5", func(i *Instance) any { return i.UnicastSrcIP }, netip.MustParseAddr("192.0.2.5")},
 		{"mcast_src_ip 192.0.2.6", func(i *Instance) any { return i.McastSrcIP }, netip.MustParseAddr("192.0.2.6")},

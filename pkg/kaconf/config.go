@@ -14,11 +14,16 @@ type Config struct {
 	TrackFiles     map[string]*TrackFile
 	TrackProcesses map[string]*TrackProcess
 	SyncGroups     []*SyncGroup
-	// StaticIPAddresses, StaticRoutes and StaticRules are kept as raw lines:
-	// parsed for syntax only, not yet acted on.
+	// StaticIPAddresses are installed at start and removed at stop;
+	// StaticRoutes and StaticRules are those lines raw (the daemon installs
+	// the typed StaticRouteSpecs / StaticRuleSpecs below).
 	StaticIPAddresses []VIP
 	StaticRoutes      []Raw
 	StaticRules       []Raw
+	// StaticRouteSpecs and StaticRuleSpecs are the same lines typed
+	// (routes.go); the daemon installs these.
+	StaticRouteSpecs []Route
+	StaticRuleSpecs  []Rule
 	// NotActedOn lists, in file order, the lines whose keyword is parsed and
 	// validated but not yet acted on by the daemon (status ParsedOnly).
 	NotActedOn []KeywordUse
@@ -82,6 +87,12 @@ type GlobalDefs struct {
 	DefaultInterface  string // default eth0
 	VRRPStartupDelay  time.Duration
 	VmacPrefix        string
+
+	// The no_accept firewall (keepalived's nftables, nftables_priority,
+	// nftables_counters; vrrp_iptables maps here too).
+	NFTablesTable    string // "" = govrrp's own table name
+	NFTablesPriority *int   // nil = keepalived's default -1
+	NFTablesCounters bool
 
 	// Other holds every other recognised global_defs line (process tuning,
 	// SNMP, DBus, LVS, firewall ...), parsed only.
@@ -166,6 +177,10 @@ type Instance struct {
 
 	VirtualRoutes []Raw
 	VirtualRules  []Raw
+	// VirtualRouteSpecs and VirtualRuleSpecs are the same lines typed
+	// (routes.go); the daemon installs these while master.
+	VirtualRouteSpecs []Route
+	VirtualRuleSpecs  []Rule
 	// Other holds every other recognised line (ParsedOnly keywords that are
 	// not modelled above), raw.
 	Other []Raw

@@ -250,8 +250,9 @@ func dropWeighted(c *ctx, in *Instance, kind string, refs []TrackRef) []TrackRef
 	return out
 }
 
-// deriveSyncGroups resolves members and zeroes member tracking weights unless
-// the group keeps them (keepalived: consistent priorities across a group).
+// deriveSyncGroups resolves members and, unless the group keeps them, drops
+// the members' weighted tracks as keepalived 2.2.7 does (consistent
+// priorities across a group; see syncMemberWeights).
 func deriveSyncGroups(c *ctx, cfg *Config) {
 	byName := map[string]*Instance{}
 	for _, in := range cfg.Instances {
@@ -286,7 +287,7 @@ func deriveSyncGroups(c *ctx, cfg *Config) {
 		keep := g.SyncGroupTrackingWeight || g.GlobalTracking
 		for _, m := range g.Group {
 			if !keep {
-				zeroWeights(byName[m])
+				syncMemberWeights(c, byName[m])
 			}
 		}
 		g.TrackScripts = resolveRefs(c, g.Name, "vrrp_script", g.TrackScripts, 1<<30, func(n string) (int, bool, bool) {
@@ -324,10 +325,36 @@ func dropEmptySyncGroups(cfg *Config) {
 	cfg.SyncGroups = kept
 }
 
-func zeroWeights(in *Instance) {
-	for _, l := range []*[]TrackRef{&in.TrackScripts, &in.TrackInterfaces, &in.TrackFiles, &in.TrackProcesses} {
-		for i := range *l {
-			(*l)[i].Weight = 0
+// syncMemberWeights is what keepalived 2.2.7 does to a sync group member's
+// own weighted tracks without sync_group_tracking_weight (seen running it):
+// a weighted track_script or track_file is dropped ("ignoring tracked script
+// chk with weights due to SYNC group": its failure then changes nothing); a
+// weighted track_interface is announced as ignored but its weight still
+// applies (150 -> 130 with weight -20); a weighted track_process keeps its
+// weight silently (150 -> 140 with -10). Unweighted tracks stay: their
+// failure is FAULT. Group-level tracks keep their weights.
+func syncMemberWeights(c *ctx, in *Instance) {
+	drop := func(kind string, refs []TrackRef) []TrackRef {
+		kept := refs[:0]
+		for _, r := range refs {
+			if r.Weight == 0 {
+				kept = append(kept, r)
+				continue
+			}
+			c.warnf(r.Pos, "(%s) %s %s with weight %d ignored: it is in a vrrp_sync_group without sync_group_tracking_weight (keepalived 2.2.7 drops it too)", in.Name, kind, r.Name, r.Weight)
+		}
+		return kept
+	}
+	in.TrackScripts = drop("track_script", in.TrackScripts)
+	in.TrackFiles = drop("track_file", in.TrackFiles)
+	for _, r := range in.TrackInterfaces {
+		if r.Weight != 0 {
+			c.warnf(r.Pos, "(%s) track_interface %s keeps weight %d in a vrrp_sync_group without sync_group_tracking_weight: keepalived 2.2.7 says it ignores the weight but applies it, and so does govrrp", in.Name, r.Name, r.Weight)
+		}
+	}
+	for _, r := range in.TrackProcesses {
+		if r.Weight != 0 {
+			c.warnf(r.Pos, "(%s) track_process %s keeps weight %d in a vrrp_sync_group without sync_group_tracking_weight, as in keepalived 2.2.7: the members' priorities can differ", in.Name, r.Name, r.Weight)
 		}
 	}
 }

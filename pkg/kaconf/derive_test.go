@@ -259,13 +259,17 @@ vrrp_sync_group G {
 	}
 }
 
-func TestSyncGroupZeroesWeights(t *testing.T) {
+// Recorded with keepalived 2.2.7: "(VI) ignoring tracked script s with
+// weights due to SYNC group" (the script is not used), "(VI) ignoring eth1
+// tracked interface weight due to SYNC group" (and the weight still moves
+// the priority: 150 -> 130 with weight -20 and the link down).
+func TestSyncGroupMemberWeights(t *testing.T) {
 	tests := []struct {
 		name  string
 		extra string
 		want  string
 	}{
-		{"zeroed", "", "s:0|eth1:0:set"},
+		{"weighted script dropped, interface kept", "", "|eth1:2:set"},
 		{"sync_group_tracking_weight keeps", "sync_group_tracking_weight", "s:5|eth1:2:set"},
 	}
 	for _, tt := range tests {
@@ -313,5 +317,22 @@ func TestSyncGroupInitialState(t *testing.T) {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// keepalived 2.2.7 keeps a member's weighted track_process (150 -> 140 with
+// weight -10, no message) and drops a weighted track_file.
+func TestSyncGroupMemberProcessAndFileWeights(t *testing.T) {
+	src := "vrrp_track_process p {\nprocess nginx\nweight -10\n}\n" +
+		"track_file f {\nfile /tmp/f\nweight -10\n}\n" +
+		"vrrp_sync_group G {\ngroup {\nVI\n}\n}\n" +
+		"vrrp_instance VI {\ninterface eth0\nvirtual_router_id 1\ntrack_process {\np\n}\ntrack_file {\nf\n}\nvirtual_ipaddress {\n192.0.2.1\n}\n}\n"
+	cfg, _, err := buildSrc(t, src, LoadOptions{})
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	in := cfg.Instances[0]
+	if got := trackSummary(in.TrackProcesses) + "|" + trackSummary(in.TrackFiles); got != "p:-10|" {
+		t.Errorf("process|file tracks = %q, want %q", got, "p:-10|")
 	}
 }

@@ -514,4 +514,40 @@ func (c *ctx) deriveStrict(in *Instance) {
 		c.fallbackf(in.Pos, "start it as MASTER", "(%s) strict_mode: the address owner (priority 255) must have state MASTER", in.Name)
 		in.State = "MASTER"
 	}
+	c.deriveStrictResets(in)
+}
+
+// deriveStrictResets: what keepalived 2.2.7 -t reports and -d shows reset
+// in strict_mode (checked by hand in a namespace): a non-owner's state
+// MASTER (Wantstate = BACKUP), preempt_delay, garp_lower_prio_repeat/
+// _delay written in the instance, higher_prio_send_advert, vmac_xmit_base.
+func (c *ctx) deriveStrictResets(in *Instance) {
+	if in.Priority != 255 && in.State == "MASTER" && c.isGiven(in, "state") {
+		c.fallbackf(c.where[in]["state"], "start it as BACKUP", "(%s) strict_mode: state MASTER must match being address owner (priority 255)", in.Name)
+		in.State = "BACKUP"
+	}
+	if in.PreemptDelay != 0 {
+		c.fallbackf(c.where[in]["preempt_delay"], "reset it to 0", "(%s) preempt_delay is incompatible with strict_mode", in.Name)
+		in.PreemptDelay = 0
+	}
+	if in.GarpLowerPrioRepeat != 0 {
+		c.fallbackf(c.where[in]["garp_lower_prio_repeat"], "reset it to 0", "(%s) strict_mode requires no garp_lower_prio_repeat", in.Name)
+		in.GarpLowerPrioRepeat = 0
+	}
+	if in.GarpLowerPrioDelay != 0 {
+		c.fallbackf(c.where[in]["garp_lower_prio_delay"], "reset it to 0", "(%s) strict_mode requires no garp_lower_prio_delay", in.Name)
+		in.GarpLowerPrioDelay = 0
+	}
+	if in.HigherPrioSendAdvert {
+		c.fallbackf(c.where[in]["higher_prio_send_advert"], "clear it", "(%s) strict_mode requires higher_prio_send_advert to be clear", in.Name)
+		in.HigherPrioSendAdvert = false
+	}
+	if in.VMACXmitBase {
+		c.fallbackf(c.where[in]["vmac_xmit_base"], "clear it", "(%s) vmac_xmit_base is incompatible with strict_mode", in.Name)
+		in.VMACXmitBase = false
+	}
+	if in.Family == 6 && len(in.VIPs) > 0 && !in.VIPs[0].Prefix.Addr().IsLinkLocalUnicast() {
+		// RFC 5798 5.2.9; keepalived only reports it.
+		c.fallbackf(in.Pos, "run it as written", "(%s) strict_mode: the first IPv6 VIP address must be link local", in.Name)
+	}
 }

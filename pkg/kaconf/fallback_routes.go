@@ -8,7 +8,8 @@ import (
 // What keepalived 2.2.7 reports about the ip route / ip rule lines it keeps
 // (virtual_routes, static_routes, virtual_rules, static_rules), measured
 // with keepalived -t on its own samples (keepalived.conf.vrrp.routes and
-// .rules). The lines themselves stay raw: govrrp does not install them yet.
+// .rules). These checks are on the raw lines; routes.go parses them into the
+// typed Route and Rule that the daemon installs.
 
 // checkRoutes reports deprecated words and, for virtual_routes, the routes
 // keepalived cannot track (no dev: it does not restore them if deleted).

@@ -77,31 +77,31 @@ var globalTable = newTable("global_defs", globalSink, []kwG{
 	gSecs("vrrp_garp_master_refresh", 0, 1e9, "periodic GARP refresh while master (default 0 = off)", func(g *GlobalDefs, v time.Duration) { g.GarpMasterRefresh = v }).with(Supported),
 	{name: "vrrp_garp_master_refresh_repeat", args: "<1..4294967295>", min: 1, max: 1, status: Supported, doc: "GARPs per refresh (default 1)",
 		fallback: ignore, fn: globalGarpRefreshRepeat},
-	gInt("vrrp_garp_lower_prio_repeat", 0, 4294967295, "GARPs after a lower-priority advert (default: vrrp_garp_master_repeat)", func(g *GlobalDefs, v int) { g.GarpLowerPrioRepeat = v }).
+	gInt("vrrp_garp_lower_prio_repeat", 0, 4294967295, "GARPs after a lower-priority advert (default: vrrp_garp_master_repeat)", func(g *GlobalDefs, v int) { g.GarpLowerPrioRepeat = v }).with(Supported).
 		nonNumberAs("0", func(g *GlobalDefs) { g.GarpLowerPrioRepeat = 0 }),
-	gSecs("vrrp_garp_lower_prio_delay", 0, 4294, "delay for that burst (default: vrrp_garp_master_delay)", func(g *GlobalDefs, v time.Duration) { g.GarpLowerPrioDelay = v }).
+	gSecs("vrrp_garp_lower_prio_delay", 0, 4294, "delay for that burst (default: vrrp_garp_master_delay)", func(g *GlobalDefs, v time.Duration) { g.GarpLowerPrioDelay = v }).with(Supported).
 		nonNumberAs("0", func(g *GlobalDefs) { g.GarpLowerPrioDelay = 0 }),
 	gSecs("vrrp_garp_interval", 0, 4294.967295, "delay between GARPs on an interface", func(g *GlobalDefs, v time.Duration) { g.GarpInterval = v }),
 	gSecs("vrrp_gna_interval", 0, 4294.967295, "delay between unsolicited NAs on an interface", func(g *GlobalDefs, v time.Duration) { g.GnaInterval = v }),
 	gBool("vrrp_min_garp", "one GARP, no second burst", func(g *GlobalDefs, v bool) { g.MinGarp = v }),
 	gOtherCheck("vrrp_garp_extra_if", "[all] SECS", 1, 2, "periodic GARP on other interfaces", checkLastNumber),
 	gOtherCheck("vrrp_garp_extra_if_vmac", "[all] SECS", 1, 2, "periodic GARP on VMACs (not in keepalived 2.2.7)", notIn227),
-	gInt("vrrp_down_timer_adverts", 1, 100, "adverts before master down (default 3)", func(g *GlobalDefs, v int) { g.DownTimerAdverts = v }),
-	gBool("vrrp_lower_prio_no_advert", "no advert after a lower-priority advert", func(g *GlobalDefs, v bool) { g.LowerPrioNoAdvert = v }),
-	gBool("vrrp_higher_prio_send_advert", "advert before yielding to a higher priority", func(g *GlobalDefs, v bool) { g.HigherPrioSendAdvert = v }),
-	{name: "vrrp_mcast_group4", args: "ADDR", min: 1, max: 1, status: ParsedOnly, doc: "IPv4 advert group (default 224.0.0.18)", fallback: "skip it (the default group stays)",
+	gInt("vrrp_down_timer_adverts", 1, 100, "adverts before master down (default 3)", func(g *GlobalDefs, v int) { g.DownTimerAdverts = v }).with(Supported),
+	gBool("vrrp_lower_prio_no_advert", "no advert after a lower-priority advert", func(g *GlobalDefs, v bool) { g.LowerPrioNoAdvert = v }).with(Supported),
+	gBool("vrrp_higher_prio_send_advert", "advert before yielding to a higher priority", func(g *GlobalDefs, v bool) { g.HigherPrioSendAdvert = v }).with(Supported),
+	{name: "vrrp_mcast_group4", args: "ADDR", min: 1, max: 1, status: Supported, doc: "IPv4 advert group (default 224.0.0.18)", fallback: "skip it (the default group stays)",
 		fn: func(c *ctx, n *Node, g *GlobalDefs) {
 			if a, ok := c.addrArg(n, 0); ok && c.wantMcast(n, a, true) {
 				g.McastGroup4 = a
 			}
 		}},
-	{name: "vrrp_mcast_group6", args: "ADDR", min: 1, max: 1, status: ParsedOnly, doc: "IPv6 advert group (default ff02::12)", fallback: "skip it (the default group stays)",
+	{name: "vrrp_mcast_group6", args: "ADDR", min: 1, max: 1, status: Supported, doc: "IPv6 advert group (default ff02::12)", fallback: "skip it (the default group stays)",
 		fn: func(c *ctx, n *Node, g *GlobalDefs) {
 			if a, ok := c.addrArg(n, 0); ok && c.wantMcast(n, a, false) {
 				g.McastGroup6 = a
 			}
 		}},
-	{name: "vrrp_strict", status: ParsedOnly, doc: "strict RFC compliance checks",
+	{name: "vrrp_strict", status: Supported, doc: "strict RFC compliance (strict_mode for every instance; implies no_accept)",
 		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.Strict = true }},
 	{name: "vrrp_check_unicast_src", status: Supported, doc: "accept unicast adverts only from peers (govrrp always does)",
 		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.CheckUnicastSrc = true }},
@@ -143,8 +143,8 @@ var globalTable = newTable("global_defs", globalSink, []kwG{
 			}
 		}},
 	gStr("default_interface", "interface for static addresses (default eth0)", func(g *GlobalDefs, v string) { g.DefaultInterface = v }),
-	gSecs("vrrp_startup_delay", 0, 4294.967295, "delay before instances start", func(g *GlobalDefs, v time.Duration) { g.VRRPStartupDelay = v }),
-	gStr("vmac_prefix", "prefix of generated VMAC names (default vrrp)", func(g *GlobalDefs, v string) { g.VmacPrefix = v }),
+	gSecs("vrrp_startup_delay", 0, 4294.967295, "delay before instances start (at daemon start; instances stay INIT)", func(g *GlobalDefs, v time.Duration) { g.VRRPStartupDelay = v }).with(Supported),
+	gStr("vmac_prefix", "prefix of generated VMAC names (default vrrp)", func(g *GlobalDefs, v string) { g.VmacPrefix = v }).with(Supported),
 	gOther("vmac_addr_prefix", "STRING", 1, 1, "prefix of VMACs for VIPs on other interfaces"),
 	gOther("tmp_config_directory", "DIR", 1, 1, "config copy location"),
 	gOther("config_save_dir", "DIR", 1, 1, "save configs on reload"),
@@ -164,16 +164,25 @@ var globalTable = newTable("global_defs", globalSink, []kwG{
 	gOther("lvs_flush_on_stop", "[VS]", 0, 1, "flush IPVS at stop (LVS)"),
 	gOther("lvs_notify_fifo", "FIFO [USER [GROUP]]", 1, 3, "checker FIFO (LVS)"),
 	gOther("lvs_notify_fifo_script", "PATH [USER [GROUP]]", 1, 3, "checker FIFO script (LVS)"),
-	gOther("nftables", "[TABLE]", 0, 1, "firewall for no_accept via nftables"),
-	gOtherCheck("nftables_priority", "PRIO", 1, 1, "nftables chain priority", checkInt(-1<<31, 1<<31-1)),
-	gOther("nftables_counters", "", 0, 0, "nftables counters"),
+	{name: "nftables", args: "[TABLE]", max: 1, status: Supported, doc: "no_accept drops in this nftables table (family inet; default govrrp)",
+		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.NFTablesTable = argText(n, 0) }},
+	{name: "nftables_priority", args: "PRIO", min: 1, max: 1, status: Supported, doc: "priority of the no_accept chains (default -1)", fallback: ignore,
+		fn: func(c *ctx, n *Node, g *GlobalDefs) {
+			if v, ok := c.intArg(n, 0, -1<<31, 1<<31-1); ok {
+				p := int(v)
+				g.NFTablesPriority = &p
+			}
+		}},
+	{name: "nftables_counters", status: Supported, doc: "a counter on each no_accept drop rule",
+		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.NFTablesCounters = true }},
 	gOther("nftables_ifindex", "", 0, 0, "nftables sets by ifindex"),
 	gOther("nftables_ipvs", "[TABLE]", 0, 1, "nftables for IPVS (LVS)"),
 	gOther("nftables_ipvs_priority", "PRIO", 1, 1, "(LVS)"),
 	gOther("nftables_ipvs_start_fwmark", "N", 1, 1, "(LVS)"),
-	gOtherCheck("vrrp_iptables", "[IN [OUT]]", 0, 2, "firewall for no_accept via iptables (keepalived 2.2.7: nftables instead)", func(c *ctx, n *Node) {
-		c.fallbackf(n.Pos(), "", "vrrp_iptables: keepalived 2.2.7 as packaged has no iptables support and uses nftables instead; govrrp reads the line as it reads `nftables` (parsed, not acted on yet)")
-	}),
+	{name: "vrrp_iptables", args: "[IN [OUT]]", max: 2, status: Supported, doc: "firewall for no_accept via iptables: mapped to nftables (as keepalived 2.2.7 as packaged does)",
+		fn: func(c *ctx, n *Node, g *GlobalDefs) {
+			c.fallbackf(n.Pos(), "", "vrrp_iptables: keepalived 2.2.7 as packaged has no iptables support and uses nftables instead; govrrp does the same (its own table, see `nftables`); the chain names are not used")
+		}},
 	gOtherCheck("vrrp_ipsets", "[NAMES...]", 0, 5, "ipset names (keepalived 2.2.7 without ipset: unknown keyword)", func(c *ctx, n *Node) {
 		c.fallbackf(n.Pos(), "ignore the line", "vrrp_ipsets: keepalived 2.2.7 as packaged has no ipset support")
 	}),
@@ -221,7 +230,7 @@ var globalTable = newTable("global_defs", globalSink, []kwG{
 	gOther("rs_init_notifies", "", 0, 0, "(LVS)"),
 	gOther("no_checker_emails", "", 0, 0, "(LVS)"),
 	gOtherCheck("umask", "NUMBER|BITS", 1, -1, "file creation mask", checkUmask),
-	gOther("log_unknown_vrids", "", 0, 0, "log adverts of unknown VRIDs"),
+	gOther("log_unknown_vrids", "", 0, 0, "log adverts of unknown VRIDs (govrrp always logs them, rate-limited, and counts them per socket)").with(Supported),
 	gOtherCheck("random_seed", "N", 1, 1, "seed of ${_RANDOM}", checkInt(0, 1<<32-1)),
 	gOther("reload_check_config", "[LOGFILE]", 0, 1, "check config before reload"),
 	gOther("include_check", "[OPTIONS]", 0, -1, "missing include handling"),

@@ -100,12 +100,24 @@ var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
 	{name: "authentication", args: "{ auth_type PASS; auth_pass PW }", block: true, status: Supported, doc: "VRRPv2 simple password (AH: parsed only)",
 		fn: func(c *ctx, n *Node, in *Instance) { dispatch(c, authTable, n.Children, in); c.hmacVersusLegacy(in) }},
 	{name: "virtual_ipaddress", args: "{ ADDR[/LEN] [brd A] [dev IF] [scope S] [label L] ... }", block: true, status: Supported, doc: "VIPs (one family per instance)",
-		fn: func(c *ctx, n *Node, in *Instance) { in.VIPs = append(in.VIPs, c.vipList(n)...) }},
-	{name: "virtual_ipaddress_excluded", args: "{ ADDR ... }", block: true, status: ParsedOnly, doc: "VIPs not sent in adverts (any family)",
-		fn: func(c *ctx, n *Node, in *Instance) { in.ExcludedVIPs = append(in.ExcludedVIPs, c.vipList(n)...) }},
+		fn: func(c *ctx, n *Node, in *Instance) {
+			vs := c.vipList(n)
+			for _, v := range vs {
+				c.addrOptsNotActed("virtual_ipaddress", v) // routes.go
+			}
+			in.VIPs = append(in.VIPs, vs...)
+		}},
+	{name: "virtual_ipaddress_excluded", args: "{ ADDR ... }", block: true, status: Supported, doc: "VIPs not sent in adverts (any family), installed with the VIPs",
+		fn: func(c *ctx, n *Node, in *Instance) {
+			vs := c.vipList(n)
+			for _, v := range vs {
+				c.addrOptsNotActed("virtual_ipaddress_excluded", v) // routes.go
+			}
+			in.ExcludedVIPs = append(in.ExcludedVIPs, vs...)
+		}},
 	{name: "nopreempt", status: Supported, doc: "do not preempt a lower-priority master (cleared for state MASTER / priority 255)",
 		fn: func(c *ctx, n *Node, in *Instance) { in.Nopreempt = true }},
-	iFlag("preempt", "default; for compatibility", func(in *Instance) { in.Nopreempt = false }),
+	iFlag("preempt", "default; clears an earlier nopreempt", func(in *Instance) { in.Nopreempt = false }).with(Supported),
 	iSecs("preempt_delay", Supported, 0, 1000, "delay before preempting (reset with nopreempt)", func(in *Instance, v time.Duration) { in.PreemptDelay = v }),
 	iAddr("unicast_src_ip", Supported, "source address of unicast adverts", func(in *Instance, a netip.Addr) { in.UnicastSrcIP = a }).
 		orElse("skip it (the interface's address is used)"),
@@ -113,7 +125,7 @@ var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
 		fn: func(c *ctx, n *Node, in *Instance) { in.UnicastPeers = append(in.UnicastPeers, c.peers(n)...) }},
 	iAddr("mcast_src_ip", Supported, "source address of multicast adverts", func(in *Instance, a netip.Addr) { in.McastSrcIP = a }).
 		orElse("skip it (the interface's address is used)"),
-	{name: "mcast_dst_ip", args: "ADDR", min: 1, max: 1, status: ParsedOnly, doc: "alternative advert multicast group",
+	{name: "mcast_dst_ip", args: "ADDR", min: 1, max: 1, status: Supported, doc: "advert multicast group of this instance (default vrrp_mcast_group4/6)",
 		fallback: "skip it (the default group is used)", fn: instMcastDst},
 	iInt("garp_master_repeat", Supported, 0, 4294967295, "GARPs per burst on becoming master (default global, 5)", func(in *Instance, v int) { in.GarpMasterRepeat = v }).orElse(ignore).
 		nonNumberAs("1", func(in *Instance) { in.GarpMasterRepeat = 1 }),
@@ -122,15 +134,15 @@ var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
 	iSecs("garp_master_refresh", Supported, 0, 1e9, "GARP refresh while master (default global, 0 = off)", func(in *Instance, v time.Duration) { in.GarpMasterRefresh = v }),
 	{name: "garp_master_refresh_repeat", args: "<1..4294967295>", min: 1, max: 1, status: Supported, doc: "GARPs per refresh (default global, 1)",
 		fallback: ignore, fn: instGarpRefreshRepeat},
-	iInt("garp_lower_prio_repeat", ParsedOnly, 0, 4294967295, "GARPs after a lower-priority advert", func(in *Instance, v int) { in.GarpLowerPrioRepeat = v }).orElse(ignore).
+	iInt("garp_lower_prio_repeat", Supported, 0, 4294967295, "GARPs after a lower-priority advert", func(in *Instance, v int) { in.GarpLowerPrioRepeat = v }).orElse(ignore).
 		nonNumberAs("0", func(in *Instance) { in.GarpLowerPrioRepeat = 0 }),
-	iSecs("garp_lower_prio_delay", ParsedOnly, 0, 4294, "delay for that burst", func(in *Instance, v time.Duration) { in.GarpLowerPrioDelay = v }).
+	iSecs("garp_lower_prio_delay", Supported, 0, 4294, "delay for that burst", func(in *Instance, v time.Duration) { in.GarpLowerPrioDelay = v }).
 		nonNumberAs("0", func(in *Instance) { in.GarpLowerPrioDelay = 0 }),
 	iOtherCheck("garp_extra_if", "[all] SECS", 1, 2, "periodic GARP on other interfaces", checkLastNumber),
 	iOtherCheck("garp_extra_if_vmac", "[all] SECS", 1, 2, "periodic GARP on VMACs (not in keepalived 2.2.7)", notIn227),
-	iInt("down_timer_adverts", ParsedOnly, 1, 100, "adverts before master down (default 3)", func(in *Instance, v int) { in.DownTimerAdverts = v }).orElse(ignore),
-	iBool("lower_prio_no_advert", "no advert after a lower-priority advert", func(in *Instance, v bool) { in.LowerPrioNoAdvert = v }),
-	iBool("higher_prio_send_advert", "advert before yielding", func(in *Instance, v bool) { in.HigherPrioSendAdvert = v }),
+	iInt("down_timer_adverts", Supported, 1, 100, "adverts before master down (default 3)", func(in *Instance, v int) { in.DownTimerAdverts = v }).orElse(ignore),
+	iBool("lower_prio_no_advert", "no advert after a lower-priority advert", func(in *Instance, v bool) { in.LowerPrioNoAdvert = v }).with(Supported),
+	iBool("higher_prio_send_advert", "advert before yielding", func(in *Instance, v bool) { in.HigherPrioSendAdvert = v }).with(Supported),
 	iTrack("track_interface", -253, 253, "interfaces to track (weight 0: FAULT when down)", func(in *Instance) *[]TrackRef { return &in.TrackInterfaces }).with(Supported),
 	iTrack("track_script", -253, 253, "vrrp_scripts to track (weight defaults to the script's)", func(in *Instance) *[]TrackRef { return &in.TrackScripts }).with(Supported),
 	iTrack("track_file", -254, 254, "track_files to track (weight defaults to the file's)", func(in *Instance) *[]TrackRef { return &in.TrackFiles }).with(Supported),
@@ -149,17 +161,23 @@ var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
 		}},
 	iBool("notify_priority_changes", "priority changes on notify FIFOs", func(in *Instance, v bool) { in.NotifyPriorityChanges = v }).with(Supported),
 	iBool("smtp_alert", "mail on transitions", func(in *Instance, v bool) { in.SmtpAlert = v }),
-	iFlag("accept", "accept packets to VIPs when not owner (default)", func(in *Instance) { t := true; in.Accept = &t }),
-	iFlag("no_accept", "drop packets to VIPs when not owner", func(in *Instance) { f := false; in.Accept = &f }),
-	iBool("strict_mode", "strict RFC compliance (default vrrp_strict)", func(in *Instance, v bool) { in.StrictMode = v }),
+	iFlag("accept", "accept packets to VIPs when not owner (default)", func(in *Instance) { t := true; in.Accept = &t }).with(Supported),
+	iFlag("no_accept", "drop packets to VIPs when not owner (nftables table inet govrrp)", func(in *Instance) { f := false; in.Accept = &f }).with(Supported),
+	iBool("strict_mode", "strict RFC compliance (default vrrp_strict; implies no_accept)", func(in *Instance, v bool) { in.StrictMode = v }).with(Supported),
 	iFlag("v3_checksum_as_v2", "v3 IPv4 checksum without pseudo-header (keepalived > 2.2)", func(in *Instance) { in.V3ChecksumAsV2 = true }).with(Supported),
-	{name: "use_vmac", args: "[IFNAME] [MAC]", max: 2, status: ParsedOnly, doc: "virtual MAC via macvlan",
+	{name: "use_vmac", args: "[IFNAME] [MAC]", max: 2, status: Supported, doc: "virtual MAC via macvlan",
 		fn: func(c *ctx, n *Node, in *Instance) {
 			in.UseVMAC = "-" // resolved to vrrp.<VRID> in derive
 			for _, a := range n.Args {
 				switch {
 				case strings.Count(a.Text, ":") >= 4:
-					if _, err := net.ParseMAC(a.Text); err != nil || len(a.Text) != 17 {
+					// Five octets: keepalived makes the VRID the sixth (man
+					// keepalived.conf); kept as written, completed by the daemon.
+					full := a.Text
+					if len(full) == 14 && strings.Count(full, ":") == 4 {
+						full += ":00"
+					}
+					if _, err := net.ParseMAC(full); err != nil || len(full) != 17 {
 						c.fallbackf(a.Pos, "ignore the address (the VRRP virtual MAC is used)", "use_vmac: invalid MAC address %q", a.Text)
 						continue
 					}
@@ -172,32 +190,40 @@ var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
 			}
 		}},
 	iOther("use_vmac_addr", "", 0, 0, "VMACs for VIPs on other interfaces"),
-	iFlag("vmac_xmit_base", "send adverts on the base interface", func(in *Instance) { in.VMACXmitBase = true }),
+	iFlag("vmac_xmit_base", "send adverts on the base interface", func(in *Instance) { in.VMACXmitBase = true }).with(Supported),
 	iOther("use_ipvlan", "[IFNAME] [ADDR] [MODE]", 0, 3, "ipvlan instead of macvlan"),
 	iOther("native_ipv6", "", 0, 0, "deprecated: force IPv6 (the instance's family)"),
 	iFlag("dont_track_primary", "ignore faults of the instance interface", func(in *Instance) { in.DontTrackPrimary = true }).with(Supported),
 	iBool("skip_check_adv_addr", "skip VIP list check for the same master (govrrp never drops for it)", func(in *Instance, v bool) { in.SkipCheckAdvAddr = v }).with(Supported),
-	iFlag("promote_secondaries", "set promote_secondaries on the interface", func(in *Instance) { in.PromoteSecondaries = true }),
+	iFlag("promote_secondaries", "set promote_secondaries on the interface (restored at exit)", func(in *Instance) { in.PromoteSecondaries = true }).with(Supported),
 	iFlag("no_virtual_ipaddress", "allow an instance without VIPs (keepalived > 2.2)", func(in *Instance) { in.NoVirtualIPAddress = true }),
-	{name: "virtual_routes", args: "{ ROUTE ... }", block: true, status: ParsedOnly, doc: "routes moved with the VIPs, kept raw",
+	{name: "virtual_routes", args: "{ ROUTE ... }", block: true, status: Supported, doc: "routes moved with the VIPs (ip route grammar)",
 		fn: func(c *ctx, n *Node, in *Instance) {
 			c.checkRoutes(n, true)
 			in.VirtualRoutes = append(in.VirtualRoutes, rawChildren(n)...)
+			in.VirtualRouteSpecs = append(in.VirtualRouteSpecs, c.typedRoutes(n, "virtual_routes")...)
 		}},
-	{name: "virtual_rules", args: "{ RULE ... }", block: true, status: ParsedOnly, doc: "rules moved with the VIPs, kept raw",
-		fn: func(c *ctx, n *Node, in *Instance) { in.VirtualRules = append(in.VirtualRules, c.checkRules(n)...) }},
+	{name: "virtual_rules", args: "{ RULE ... }", block: true, status: Supported, doc: "rules moved with the VIPs (ip rule grammar)",
+		fn: func(c *ctx, n *Node, in *Instance) {
+			start := c.rulesNoPref
+			in.VirtualRules = append(in.VirtualRules, c.checkRules(n)...)
+			in.VirtualRuleSpecs = append(in.VirtualRuleSpecs, c.typedRules(n, start, "virtual_rules")...)
+		}},
 	iFlag("track_src_ip", "FAULT when the source address disappears", func(in *Instance) { in.TrackSrcIP = true }).with(Supported),
 	iFlag("check_unicast_src", "accept unicast adverts only from peers (govrrp always does)", func(in *Instance) { in.CheckUnicastSrc = true }).with(Supported),
-	iFlag("unicast_fault_no_peer", "FAULT instead of multicast without peers", func(in *Instance) { in.UnicastFaultNoPeer = true }),
-	iInt("unicast_ttl", ParsedOnly, 0, 255, "TTL of unicast adverts", func(in *Instance, v int) { in.UnicastTTL = v }).orElse(ignore),
+	iFlag("unicast_fault_no_peer", "FAULT instead of multicast without peers", func(in *Instance) { in.UnicastFaultNoPeer = true }).with(Supported),
+	iInt("unicast_ttl", Supported, 0, 255, "TTL of unicast adverts", func(in *Instance, v int) { in.UnicastTTL = v }).orElse(ignore),
 	iOtherCheck("old_unicast_checksum", "[never]", 0, 1, "pre-1.3.6 v3 checksum", checkOldUnicastChecksum),
 	iOther("vrf", "IFNAME", 1, 1, "VRF for unicast without interface"),
-	{name: "debug", args: "<0..4>", max: 1, status: ParsedOnly, doc: "not implemented in keepalived either", fallback: ignore,
+	{name: "debug", args: "<0..4>", max: 1, status: Supported, doc: "accepted, no effect (keepalived 2.2.7: not implemented)", fallback: ignore,
 		fn: func(c *ctx, n *Node, in *Instance) {
-			in.Other = append(in.Other, raw(n))
 			if len(n.Args) > 0 {
-				c.intArg(n, 0, 0, 4)
+				if _, ok := c.intArg(n, 0, 0, 4); !ok {
+					return
+				}
 			}
+			// keepalived 2.2.7 stores the level and never reads it.
+			c.noticef(n.Pos(), "(%s) debug has no effect (keepalived 2.2.7 does not implement it either)", in.Name)
 		}},
 	iOtherCheck("kernel_rx_buf_size", "BYTES", 1, 1, "socket receive buffer", checkInt(0, 1<<32-1)),
 	iOtherCheck("linkbeat_use_polling", "", 0, 0, "deprecated: poll link state", func(c *ctx, n *Node) {

@@ -18,10 +18,10 @@ var topTable = newTable("top", topSink, []kwTop{
 	{name: "track_file", args: "NAME { }", min: 1, max: 1, block: true, status: Supported, doc: "file whose value is tracked", fn: topTrackFile},
 	{name: "vrrp_track_file", args: "NAME { }", min: 1, max: 1, block: true, status: Supported, doc: "deprecated synonym of track_file", fn: topTrackFile},
 	{name: "vrrp_track_process", args: "NAME { }", min: 1, max: 1, block: true, status: Supported, doc: "process presence to track", fn: topTrackProcess},
-	{name: "vrrp_sync_group", args: "NAME { }", min: 1, max: 1, block: true, status: ParsedOnly, doc: "instances that change state together", fn: topSyncGroup},
-	{name: "static_ipaddress", args: "{ ADDR ... }", block: true, status: ParsedOnly, doc: "addresses configured at start, not moved", fn: topStaticAddr},
-	{name: "static_routes", args: "{ ROUTE ... }", block: true, status: ParsedOnly, doc: "routes configured at start, kept raw", fn: topStaticRoutes},
-	{name: "static_rules", args: "{ RULE ... }", block: true, status: ParsedOnly, doc: "rules configured at start, kept raw", fn: topStaticRules},
+	{name: "vrrp_sync_group", args: "NAME { }", min: 1, max: 1, block: true, status: Supported, doc: "instances that change state together", fn: topSyncGroup},
+	{name: "static_ipaddress", args: "{ ADDR ... }", block: true, status: Supported, doc: "addresses configured at start, restored if deleted, removed at stop", fn: topStaticAddr},
+	{name: "static_routes", args: "{ ROUTE ... }", block: true, status: Supported, doc: "routes configured at start, restored if deleted, removed at stop", fn: topStaticRoutes},
+	{name: "static_rules", args: "{ RULE ... }", block: true, status: Supported, doc: "rules configured at start, restored if deleted, removed at stop", fn: topStaticRules},
 	{name: "linkbeat_interfaces", args: "{ IF [MII|ETHTOOL|IOCTL] ... }", block: true, status: ParsedOnly, doc: "interfaces polled for link state", fn: topRawBlock},
 	{name: "track_group", args: "NAME { group { ... } }", min: 1, max: 1, block: true, status: ParsedOnly, doc: "instances tracking static addresses/routes", fn: topRawBlock},
 	{name: "garp_group", args: "{ }", block: true, status: ParsedOnly, doc: "GARP/NA rate limits per interface", fn: topRawBlock},
@@ -154,6 +154,7 @@ func topStaticAddr(c *ctx, n *Node, cfg *Config) {
 	c.withFallback("skip the address", func() {
 		for _, ch := range n.Children {
 			if v, ok := c.parseVIP(ch, false); ok {
+				c.addrOptsNotActed("static_ipaddress", v) // routes.go
 				cfg.StaticIPAddresses = append(cfg.StaticIPAddresses, v)
 			}
 		}
@@ -163,10 +164,13 @@ func topStaticAddr(c *ctx, n *Node, cfg *Config) {
 func topStaticRoutes(c *ctx, n *Node, cfg *Config) {
 	c.checkRoutes(n, false)
 	cfg.StaticRoutes = append(cfg.StaticRoutes, rawChildren(n)...)
+	cfg.StaticRouteSpecs = append(cfg.StaticRouteSpecs, c.typedRoutes(n, "static_routes")...)
 }
 
 func topStaticRules(c *ctx, n *Node, cfg *Config) {
+	start := c.rulesNoPref
 	cfg.StaticRules = append(cfg.StaticRules, c.checkRules(n)...)
+	cfg.StaticRuleSpecs = append(cfg.StaticRuleSpecs, c.typedRules(n, start, "static_rules")...)
 }
 
 func rawChildren(n *Node) []Raw {

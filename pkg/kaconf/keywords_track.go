@@ -90,12 +90,12 @@ var trackProcessTable = newTable("vrrp_track_process", nil, []kwP{
 type kwSG = keyword[*SyncGroup]
 
 func sgTrack(name string, lo, hi int64, list func(*SyncGroup) *[]TrackRef) kwSG {
-	return kwSG{name: name, args: "{ NAME [weight W] [reverse] ... }", block: true, status: ParsedOnly, doc: "tracked by every member",
+	return kwSG{name: name, args: "{ NAME [weight W] [reverse] ... }", block: true, status: Supported, doc: "tracked by every member",
 		fn: func(c *ctx, n *Node, g *SyncGroup) { *list(g) = append(*list(g), c.trackRefs(n, lo, hi)...) }}
 }
 
 func sgScript(name string, set func(*SyncGroup, string)) kwSG {
-	return kwSG{name: name, args: "CMD [USER [GROUP]]", min: 1, max: 3, status: ParsedOnly, doc: "group notify script",
+	return kwSG{name: name, args: "CMD [USER [GROUP]]", min: 1, max: 3, status: Supported, doc: "group notify script",
 		fn: func(c *ctx, n *Node, g *SyncGroup) {
 			set(g, n.Args[0].Text)
 			setRunAs(&g.RunAs, n, 1)
@@ -103,7 +103,7 @@ func sgScript(name string, set func(*SyncGroup, string)) kwSG {
 }
 
 var syncGroupTable = newTable("vrrp_sync_group", nil, []kwSG{
-	{name: "group", args: "{ INSTANCE ... }", block: true, status: ParsedOnly, doc: "member instances",
+	{name: "group", args: "{ INSTANCE ... }", block: true, status: Supported, doc: "member instances",
 		fn: func(c *ctx, n *Node, g *SyncGroup) {
 			for _, ch := range n.Children {
 				for _, w := range append([]Token{ch.Keyword}, ch.Args...) {
@@ -127,9 +127,9 @@ var syncGroupTable = newTable("vrrp_sync_group", nil, []kwSG{
 		fn: func(c *ctx, n *Node, g *SyncGroup) { g.NotifyPriorityChanges, _ = c.boolArg(n, 0) }},
 	{name: "smtp_alert", args: "[BOOL]", max: 1, status: ParsedOnly, doc: "mail on transitions",
 		fn: func(c *ctx, n *Node, g *SyncGroup) { g.SmtpAlert, _ = c.boolArg(n, 0) }},
-	{name: "global_tracking", status: ParsedOnly, doc: "deprecated: members keep their weights",
+	{name: "global_tracking", status: Supported, doc: "deprecated: members keep their weights",
 		fn: func(c *ctx, n *Node, g *SyncGroup) { g.GlobalTracking = true }},
-	{name: "sync_group_tracking_weight", status: ParsedOnly, doc: "members keep their tracking weights",
+	{name: "sync_group_tracking_weight", status: Supported, doc: "members keep their tracking weights",
 		fn: func(c *ctx, n *Node, g *SyncGroup) { g.SyncGroupTrackingWeight = true }},
 })
 

@@ -1,0 +1,65 @@
+package daemon
+
+import (
+	"time"
+
+	"github.com/govrrp/govrrp/internal/fsm"
+)
+
+// Aligned advert timers (issue 11, cost at scale). When many instances
+// share one socket, each master's Adver_Timer is quantised to the next
+// multiple of its own interval on the wall clock, so all masters of one
+// interval on that socket fire at the same instant: one wake-up of the
+// timer goroutines and the loop instead of one per instance, and backups
+// receive the adverts as one burst that a single socket wake-up drains.
+//
+// RFC 9568 (6.4.3) only asks the master to advertise every
+// Advertisement_Interval; the quantised timer is never longer than the
+// interval (the first one after becoming master may be shorter, an early
+// advert is harmless: backups only time out on a missing one), and from
+// then on it fires every interval on the grid, so each instance keeps its
+// own interval.
+//
+// alignMinShared is how many instances must share the socket first: with
+// a few there is nothing to gain, and a single instance's adverts stay
+// exactly one interval after its transition, as before.
+const alignMinShared = 8
+
+// alignBufPerAdvert is the receive buffer one advert of a burst takes
+// (skb truesize, measured: 255 aligned adverts overflowed the default
+// 212,992-byte buffer of a backup on veth, so more than 835 bytes each).
+// Aligned masters send their adverts as one burst, and every backup of
+// theirs must hold the whole burst; where the socket's buffer cannot
+// (ReadBufferSize known and smaller), the timers stay unaligned, as
+// before, rather than lose adverts.
+const alignBufPerAdvert = 2048
+
+// advertAfter returns when in's advert timer armed now for after should
+// fire.
+func (d *Daemon) advertAfter(in *instance, kind fsm.TimerKind, after time.Duration) time.Duration {
+	if kind != fsm.TimerAdvert || after <= 0 || in.mux == nil {
+		return after
+	}
+	n := in.mux.Registered()
+	if n < alignMinShared || !burstFits(in.mux.ReadBufferSize(), n) {
+		return after
+	}
+	return alignedAfter(time.Now(), after)
+}
+
+// burstFits: a receive buffer of rcvbuf bytes (-1 unknown: an in-memory
+// queue of whole packets) holds a burst of n adverts.
+func burstFits(rcvbuf, n int) bool {
+	return rcvbuf < 0 || rcvbuf >= n*alignBufPerAdvert
+}
+
+// alignedAfter is the time from now to the last multiple of period (since
+// the Unix epoch) that is not later than now+period: in (0, period].
+func alignedAfter(now time.Time, period time.Duration) time.Duration {
+	due := now.Add(period)
+	phase := time.Duration(due.UnixNano() % int64(period))
+	if a := period - phase; a > 0 {
+		return a
+	}
+	return period
+}

@@ -1,0 +1,211 @@
+package firewall
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// DefaultTable is the name of govrrp's table (family inet) when the
+// configuration's `nftables` keyword names none. keepalived's own default,
+// "keepalived", is deliberately not reused: both daemons may run on one host
+// during a migration and must not share a table.
+const DefaultTable = "govrrp"
+
+// DefaultPriority is keepalived's default chain priority (filter - 1): the
+// drop runs before an ordinary filter chain at priority 0 could accept.
+const DefaultPriority = -1
+
+// ErrInvalid is wrapped by every configuration or input error.
+var ErrInvalid = errors.New("firewall: invalid")
+
+// Config is what the configuration says about the table.
+type Config struct {
+	Table    string // "" = DefaultTable
+	Priority int    // chain priority; keepalived's nftables_priority
+	Counters bool   // keepalived's nftables_counters: a counter on each drop rule
+}
+
+// Drop is one VIP whose traffic is dropped. Ifname is needed for an IPv6
+// link-local VIP only (the same fe80:: address may exist on every link).
+type Drop struct {
+	Addr   netip.Addr
+	Ifname string
+}
+
+// Runner applies one nft batch.
+type Runner interface {
+	Run(ctx context.Context, script string) error
+}
+
+// NFT runs the nft command with the batch on standard input.
+type NFT struct {
+	// Command is the argv before "-f -"; nil is {"nft"}. Tests prefix
+	// `ip netns exec NS` to act inside a namespace.
+	Command []string
+}
+
+// runTimeout bounds one batch: nft answers in milliseconds, but a wedged
+// one must not stall the daemon's loop.
+const runTimeout = 5 * time.Second
+
+// Run executes `nft -f -` with script on stdin.
+func (n NFT) Run(ctx context.Context, script string) error {
+	argv := n.Command
+	if len(argv) == 0 {
+		argv = []string{"nft"}
+	}
+	ctx, cancel := context.WithTimeout(ctx, runTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], append(slices.Clone(argv[1:]), "-f", "-")...)
+	cmd.Stdin = strings.NewReader(script)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("firewall: nft: %w: %s", err, strings.TrimSpace(out.String()))
+	}
+	return nil
+}
+
+// Available reports whether the nft command can be found.
+func Available() error {
+	if _, err := exec.LookPath("nft"); err != nil {
+		return fmt.Errorf("firewall: the nft command (package nftables) is needed for no_accept: %w", err)
+	}
+	return nil
+}
+
+// Table is govrrp's table, changed only through a Runner.
+type Table struct {
+	cfg Config
+	run Runner
+}
+
+// New checks cfg and returns its table.
+func New(cfg Config, r Runner) (*Table, error) {
+	if cfg.Table == "" {
+		cfg.Table = DefaultTable
+	}
+	if err := validName(cfg.Table); err != nil {
+		return nil, err
+	}
+	return &Table{cfg: cfg, run: r}, nil
+}
+
+// Name is the table's name (family inet).
+func (t *Table) Name() string { return t.cfg.Table }
+
+// Replace makes the table exactly what drops asks for, in one atomic batch;
+// an empty list still installs the table (with empty sets).
+func (t *Table) Replace(ctx context.Context, drops []Drop) error {
+	script, err := Script(t.cfg, drops)
+	if err != nil {
+		return err
+	}
+	return t.run.Run(ctx, script)
+}
+
+// Delete removes the table; an absent table is not an error.
+func (t *Table) Delete(ctx context.Context) error {
+	return t.run.Run(ctx, deleteScript(t.cfg.Table))
+}
+
+// tableNameRE is what nft accepts unquoted as a table name.
+var tableNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,62}$`)
+
+// ifnameRE is a Linux interface name (IFNAMSIZ 16, no quotes or spaces).
+var ifnameRE = regexp.MustCompile(`^[A-Za-z0-9_.:@-]{1,15}$`)
+
+func validName(name string) error {
+	if !tableNameRE.MatchString(name) {
+		return fmt.Errorf("%w: table name %q", ErrInvalid, name)
+	}
+	return nil
+}
+
+// deleteScript deletes the table if present: "add" first makes "delete"
+// succeed either way, in one transaction.
+func deleteScript(table string) string {
+	return fmt.Sprintf("add table inet %s\ndelete table inet %s\n", table, table)
+}
+
+// Script renders the batch that replaces the table with drops. It is pure,
+// so what is installed can be checked without root.
+func Script(cfg Config, drops []Drop) (string, error) {
+	if cfg.Table == "" {
+		cfg.Table = DefaultTable
+	}
+	if err := validName(cfg.Table); err != nil {
+		return "", err
+	}
+	v4, v6, ll, err := split(drops)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.WriteString(deleteScript(cfg.Table))
+	fmt.Fprintf(&b, "table inet %s {\n", cfg.Table)
+	writeSet(&b, "vips4", "ipv4_addr", v4)
+	writeSet(&b, "vips6", "ipv6_addr", v6)
+	writeSet(&b, "vips6ll", "ifname . ipv6_addr", ll)
+	writeChain(&b, cfg, "in", "input", "daddr", "iifname")
+	writeChain(&b, cfg, "out", "output", "saddr", "oifname")
+	b.WriteString("}\n")
+	return b.String(), nil
+}
+
+// split sorts drops into the three sets, deduplicated and in a stable
+// order (so the same VIPs always render the same batch).
+func split(drops []Drop) (v4, v6, ll []string, err error) {
+	for _, d := range drops {
+		a := d.Addr.WithZone("")
+		switch {
+		case !a.IsValid() || a.IsUnspecified() || a.IsMulticast():
+			return nil, nil, nil, fmt.Errorf("%w: address %v", ErrInvalid, d.Addr)
+		case a.Is4() || a.Is4In6():
+			v4 = append(v4, a.Unmap().String())
+		case a.IsLinkLocalUnicast():
+			if !ifnameRE.MatchString(d.Ifname) {
+				return nil, nil, nil, fmt.Errorf("%w: link-local %v needs an interface name, got %q", ErrInvalid, a, d.Ifname)
+			}
+			ll = append(ll, fmt.Sprintf("%q . %s", d.Ifname, a))
+		default:
+			v6 = append(v6, a.String())
+		}
+	}
+	for _, s := range []*[]string{&v4, &v6, &ll} {
+		slices.Sort(*s)
+		*s = slices.Compact(*s)
+	}
+	return v4, v6, ll, nil
+}
+
+func writeSet(b *strings.Builder, name, typ string, elems []string) {
+	fmt.Fprintf(b, "\tset %s {\n\t\ttype %s\n", name, typ)
+	if len(elems) > 0 {
+		fmt.Fprintf(b, "\t\telements = { %s }\n", strings.Join(elems, ", "))
+	}
+	b.WriteString("\t}\n")
+}
+
+// writeChain is one base chain: ND passes (the master answers neighbour
+// solicitations for its VIPs from them), then the drops.
+func writeChain(b *strings.Builder, cfg Config, name, hook, dir, ifdir string) {
+	verdict := "drop"
+	if cfg.Counters {
+		verdict = "counter drop"
+	}
+	fmt.Fprintf(b, "\tchain %s {\n\t\ttype filter hook %s priority %d; policy accept;\n", name, hook, cfg.Priority)
+	b.WriteString("\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept\n")
+	fmt.Fprintf(b, "\t\tip %s @vips4 %s\n", dir, verdict)
+	fmt.Fprintf(b, "\t\tip6 %s fe80::/10 %s . ip6 %s @vips6ll %s\n", dir, ifdir, dir, verdict)
+	fmt.Fprintf(b, "\t\tip6 %s @vips6 %s\n", dir, verdict)
+	b.WriteString("\t}\n")
+}

@@ -1,0 +1,351 @@
+package interop
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+
+	"github.com/govrrp/govrrp/internal/netlab"
+)
+
+// The scale rows of `make bench`: N VRRPv3 instances at 10 ms adverts on
+// one link (VRIDs 1..N), master a at priority 150, backup b at 100, the
+// same keepalived.conf for both implementations. Measured: settle time
+// (both started → a holds every VIP and b none), CPU of each node over a
+// window (utime+stime of every process: keepalived's parent and VRRP
+// child), RSS (summed likewise) and spurious takeovers (a VIP appearing on
+// b, from its own netlink events), idle and with 8 busy loops competing
+// for the cores.
+
+// scaleVIP is instance i's address (1-based): 198.51.100.i, and for the
+// 255th, which would be that /24's broadcast, 192.0.2.250.
+func scaleVIP(i int) netip.Addr {
+	if i == 255 {
+		return netip.MustParseAddr("192.0.2.250")
+	}
+	return netip.AddrFrom4([4]byte{198, 51, 100, byte(i)})
+}
+
+// scaleConf is n instances of advert_int 0.01.
+func scaleConf(routerID string, n, prio int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "global_defs {\n    router_id %s\n}\n", routerID)
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "vrrp_instance VI_%d {\n    state BACKUP\n    interface %s\n    virtual_router_id %d\n"+
+			"    version 3\n    priority %d\n    advert_int 0.01\n    virtual_ipaddress {\n        %s/32\n    }\n}\n",
+			i, ifname, i, prio, scaleVIP(i))
+	}
+	return b.String()
+}
+
+// startScale starts n's daemon on conf without the one-instance status
+// checks of node.start; govrrp is ready when its socket answers.
+func (n *node) startScale(conf string, prio int, extra ...string) {
+	n.t.Helper()
+	var p *netlab.Proc
+	var err error
+	if n.impl == keepalived {
+		p, err = n.host.StartKeepalived(conf)
+	} else {
+		p, err = n.host.StartGovrrp(govrrpBin(n.t), conf, extra...)
+	}
+	if err != nil {
+		n.t.Fatalf("bench: start %s on %s: %v", n.impl, n.name, err)
+	}
+	n.proc, n.prio = p, prio
+	n.procs = append(n.procs, p)
+}
+
+// scaleHeld counts how many of the n VIPs the node holds.
+func scaleHeld(nd *node, n int) (int, error) {
+	addrs, err := nd.host.Addrs(ifname)
+	if err != nil {
+		return 0, err
+	}
+	want := map[netip.Addr]bool{}
+	for i := 1; i <= n; i++ {
+		want[scaleVIP(i)] = true
+	}
+	held := 0
+	for _, p := range addrs {
+		if want[p.Addr()] {
+			held++
+		}
+	}
+	return held, nil
+}
+
+// scalePids: govrrp is one process; keepalived a parent and its VRRP child.
+func scalePids(tb testing.TB, n *node) []int {
+	tb.Helper()
+	pids := []int{n.proc.Pid()}
+	if n.impl != keepalived {
+		return pids
+	}
+	_, vrrpPid, _ := n.host.KeepalivedPidFiles()
+	var child int
+	err := netlab.WaitFor(context.Background(), startupMargin, 20*time.Millisecond, func() (bool, error) {
+		b, err := os.ReadFile(vrrpPid)
+		if err != nil {
+			return false, err
+		}
+		child, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil && child > 0, err
+	})
+	if err != nil {
+		fail(tb, fmt.Sprintf("keepalived VRRP child pid of %s: %v", n.name, err), n)
+	}
+	return append(pids, child)
+}
+
+// scaleUsage samples CPU ticks and RSS of pids.
+func scaleUsage(tb testing.TB, pids []int, all ...*node) usage {
+	tb.Helper()
+	u := usage{at: time.Now()}
+	for _, pid := range pids {
+		p, err := procUsage(pid)
+		if err != nil {
+			fail(tb, err.Error(), all...)
+		}
+		u.ticks += p.ticks
+		u.rssKB += p.status["VmRSS"]
+		u.anonKB += p.status["RssAnon"]
+	}
+	return u
+}
+
+// takeoverWatch counts VIPs appearing on a node that did not hold them
+// (RTM_NEWADDR of an absent address; a lease renewal of a held one is not
+// counted), from the node's own netlink events.
+type takeoverWatch struct {
+	mu        sync.Mutex
+	held      map[netip.Addr]bool
+	takeovers int
+	releases  int // RTM_DELADDR of a held address: each takeover ends in one
+	stop      func()
+}
+
+func watchTakeovers(tb testing.TB, n *node) *takeoverWatch {
+	tb.Helper()
+	ns, err := netns.GetFromName(n.host.Name())
+	if err != nil {
+		tb.Fatalf("bench: open netns: %v", err)
+	}
+	ch := make(chan netlink.AddrUpdate, 4096)
+	done := make(chan struct{})
+	if err := netlink.AddrSubscribeWithOptions(ch, done, netlink.AddrSubscribeOptions{Namespace: &ns}); err != nil {
+		ns.Close()
+		tb.Fatalf("bench: address subscription: %v", err)
+	}
+	w := &takeoverWatch{held: map[netip.Addr]bool{}}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for u := range ch {
+			ip, _ := netip.AddrFromSlice(u.LinkAddress.IP)
+			ip = ip.Unmap()
+			w.mu.Lock()
+			if u.NewAddr && !w.held[ip] {
+				w.takeovers++
+			}
+			if !u.NewAddr && w.held[ip] {
+				w.releases++
+			}
+			w.held[ip] = u.NewAddr
+			w.mu.Unlock()
+		}
+	}()
+	var once sync.Once
+	w.stop = func() { once.Do(func() { close(done); wg.Wait(); ns.Close() }) }
+	tb.Cleanup(w.stop)
+	return w
+}
+
+func (w *takeoverWatch) count() (takeovers, releases int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.takeovers, w.releases
+}
+
+// busyLoops starts n shell busy loops, each killed by timeout(1) after
+// limit at the latest and by the returned stop (also run at cleanup).
+func busyLoops(tb testing.TB, n int, limit time.Duration) func() {
+	tb.Helper()
+	var mu sync.Mutex
+	var cmds []*exec.Cmd
+	stop := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range cmds {
+			_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+			_ = c.Wait()
+		}
+		cmds = nil
+	}
+	tb.Cleanup(stop)
+	secs := strconv.Itoa(int((limit + 5*time.Second) / time.Second))
+	for range n {
+		c := exec.Command("timeout", "-s", "KILL", secs, "sh", "-c", "while :; do :; done")
+		c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
+		if err := c.Start(); err != nil {
+			stop()
+			tb.Fatalf("bench: busy loop: %v", err)
+		}
+		mu.Lock()
+		cmds = append(cmds, c)
+		mu.Unlock()
+	}
+	return stop
+}
+
+// benchScaleCell runs one round of the scale rows for im; govrrp runs with
+// extra flags when given (the rows then say so).
+func benchScaleCell(b *testing.B, im impl, n int, window time.Duration, res *benchResults, extra ...string) {
+	_, a, bk := twoHosts(b, im, im)
+	suffix := ""
+	if len(extra) > 0 {
+		suffix = " (" + strings.Join(extra, " ") + ")"
+	}
+	row := func(metric string) string { return fmt.Sprintf("%d×v3@10ms %s%s", n, metric, suffix) }
+	start := time.Now()
+	a.startScale(scaleConf("iop_a", n, prioHigh), prioHigh, extra...)
+	bk.startScale(scaleConf("iop_b", n, prioLow), prioLow, extra...)
+	err := netlab.WaitFor(context.Background(), 60*time.Second, 10*time.Millisecond, func() (bool, error) {
+		ha, err1 := scaleHeld(a, n)
+		hb, err2 := scaleHeld(bk, n)
+		if err := cmpOr(err1, err2); err != nil {
+			return false, err
+		}
+		return ha == n && hb == 0, fmt.Errorf("a holds %d, b %d of %d VIPs", ha, hb, n)
+	})
+	if err != nil {
+		fail(b, "bench: scale did not settle: "+err.Error(), a, bk)
+	}
+	settle := time.Since(start)
+	res.add(row("settle"), unitS, im, settle.Seconds())
+	pa, pb := scalePids(b, a), scalePids(b, bk)
+	for _, loaded := range []bool{false, true} {
+		label := "idle"
+		if loaded {
+			label = "8 busy loops"
+		}
+		w := watchTakeovers(b, bk)
+		var stop func()
+		if loaded {
+			stop = busyLoops(b, 8, window)
+		}
+		da0, db0 := rawDrops(b, a), rawDrops(b, bk)
+		ua0, ub0 := scaleUsage(b, pa, a, bk), scaleUsage(b, pb, a, bk)
+		// The window is a duration of load, not a wait for a condition:
+		// a timer bounded by window itself (perf, when asked, runs as long).
+		t := time.NewTimer(window)
+		if !loaded && os.Getenv("BENCH_PERF") != "" {
+			benchPerf(b, im, window, map[string][]int{"master": pa, "backup": pb})
+		}
+		<-t.C
+		ua1, ub1 := scaleUsage(b, pa, a, bk), scaleUsage(b, pb, a, bk)
+		da1, db1 := rawDrops(b, a), rawDrops(b, bk)
+		if stop != nil {
+			stop()
+		}
+		w.stop()
+		res.add(row("master CPU "+label), unitPct, im, cpuPct(ua0, ua1))
+		res.add(row("backup CPU "+label), unitPct, im, cpuPct(ub0, ub1))
+		takeovers, releases := w.count()
+		res.add(row("spurious takeovers "+label), unitCount, im, float64(takeovers))
+		res.add(row("socket drops, backup "+label), unitCount, im, float64(db1-db0))
+		if !loaded {
+			res.add(row("master RSS"), unitMB, im, float64(ua1.rssKB)/1024)
+			res.add(row("backup RSS"), unitMB, im, float64(ub1.rssKB)/1024)
+		}
+		b.Logf("%s %d instances %s over %v: master CPU %.1f%%, backup %.1f%%, RSS %d/%d kB (anonymous %d/%d), %d spurious takeovers on b (%d VIPs released again); kernel drops on the VRRP sockets a %d, b %d; settle %v [%s]",
+			im, n, label, window, cpuPct(ua0, ua1), cpuPct(ub0, ub1), ua1.rssKB, ub1.rssKB, ua1.anonKB, ub1.anonKB, takeovers, releases, da1-da0, db1-db0, settle.Round(time.Millisecond), loadAvg())
+	}
+	for _, nd := range []*node{a, bk} {
+		_ = nd.signal(syscall.SIGTERM)
+	}
+	for _, nd := range []*node{a, bk} {
+		if err := nd.waitExit(exitTimeout); err != nil {
+			fail(b, err.Error(), a, bk)
+		}
+	}
+}
+
+// benchPerf (BENCH_PERF=1) samples the call stacks of each role's
+// processes with perf for d and writes `perf report` summaries to
+// BENCH_OUT/perf-<impl>-<role>.txt. perf costs CPU itself: the CPU rows of
+// a BENCH_PERF run are not the ones to quote.
+func benchPerf(tb testing.TB, im impl, d time.Duration, roles map[string][]int) {
+	tb.Helper()
+	perf, err := exec.LookPath("perf")
+	if err != nil {
+		tb.Logf("bench: BENCH_PERF set but no perf: %v", err)
+		return
+	}
+	dir := readBenchEnv().out
+	if root, err := moduleRoot(); err == nil && !filepathIsAbs(dir) {
+		dir = root + "/" + dir
+	}
+	_ = os.MkdirAll(dir, 0o755)
+	var wg sync.WaitGroup
+	for role, pids := range roles {
+		var ps []string
+		for _, p := range pids {
+			ps = append(ps, strconv.Itoa(p))
+		}
+		data := fmt.Sprintf("%s/perf-%s-%s.data", dir, im.short(), role)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			secs := strconv.FormatFloat(d.Seconds(), 'f', 1, 64)
+			ctx, cancel := context.WithTimeout(context.Background(), d+30*time.Second)
+			defer cancel()
+			if out, err := exec.CommandContext(ctx, perf, "record", "-q", "-F", "499", "-g", "-o", data, "-p", strings.Join(ps, ","), "--", "sleep", secs).CombinedOutput(); err != nil {
+				tb.Logf("bench: perf record %s: %v: %s", role, err, out)
+				return
+			}
+			out, err := exec.CommandContext(ctx, perf, "report", "-i", data, "--stdio", "--no-children", "--percent-limit", "1.5", "-g", "none", "--sort", "dso,symbol").CombinedOutput()
+			if err != nil {
+				tb.Logf("bench: perf report %s: %v", role, err)
+			}
+			_ = os.WriteFile(strings.TrimSuffix(data, ".data")+".txt", out, 0o644)
+		}()
+	}
+	wg.Wait()
+}
+
+func filepathIsAbs(p string) bool { return strings.HasPrefix(p, "/") }
+
+// rawDrops sums the drops column of the node's protocol-112 raw sockets
+// (/proc/net/raw and raw6): adverts the kernel discarded because the
+// socket's receive buffer was full.
+func rawDrops(tb testing.TB, n *node) int64 {
+	tb.Helper()
+	out, err := n.host.Exec(context.Background(), "cat", "/proc/net/raw", "/proc/net/raw6")
+	if err != nil {
+		fail(tb, err.Error(), n)
+	}
+	var sum int64
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || !strings.HasSuffix(f[1], ":0070") {
+			continue
+		}
+		if v, err := strconv.ParseInt(f[len(f)-1], 10, 64); err == nil {
+			sum += v
+		}
+	}
+	return sum
+}
