@@ -86,29 +86,6 @@ func scaleHeld(nd *node, n int) (int, error) {
 	return held, nil
 }
 
-// scalePids: govrrp is one process; keepalived a parent and its VRRP child.
-func scalePids(tb testing.TB, n *node) []int {
-	tb.Helper()
-	pids := []int{n.proc.Pid()}
-	if n.impl != keepalived {
-		return pids
-	}
-	_, vrrpPid, _ := n.host.KeepalivedPidFiles()
-	var child int
-	err := netlab.WaitFor(context.Background(), startupMargin, 20*time.Millisecond, func() (bool, error) {
-		b, err := os.ReadFile(vrrpPid)
-		if err != nil {
-			return false, err
-		}
-		child, err = strconv.Atoi(strings.TrimSpace(string(b)))
-		return err == nil && child > 0, err
-	})
-	if err != nil {
-		fail(tb, fmt.Sprintf("keepalived VRRP child pid of %s: %v", n.name, err), n)
-	}
-	return append(pids, child)
-}
-
 // scaleUsage samples CPU ticks and RSS of pids.
 func scaleUsage(tb testing.TB, pids []int, all ...*node) usage {
 	tb.Helper()
@@ -179,8 +156,11 @@ func (w *takeoverWatch) count() (takeovers, releases int) {
 	return w.takeovers, w.releases
 }
 
-// busyLoops starts n shell busy loops, each killed by timeout(1) after
-// limit at the latest and by the returned stop (also run at cleanup).
+// busyLoops starts n `sh -c 'while :; do :; done'`, each in a session of its
+// own (as CPU hogs on a real host are), under timeout(1) so that they end by
+// themselves after at most limit+5 s even if this process dies; they also get
+// SIGKILL with their parent. The returned stop, also run at cleanup, SIGKILLs
+// each session's group and reaps it.
 func busyLoops(tb testing.TB, n int, limit time.Duration) func() {
 	tb.Helper()
 	var mu sync.Mutex
@@ -201,7 +181,7 @@ func busyLoops(tb testing.TB, n int, limit time.Duration) func() {
 		c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
 		if err := c.Start(); err != nil {
 			stop()
-			tb.Fatalf("bench: busy loop: %v", err)
+			tb.Fatalf("busy loop: %v", err)
 		}
 		mu.Lock()
 		cmds = append(cmds, c)
@@ -235,7 +215,7 @@ func benchScaleCell(b *testing.B, im impl, n int, window time.Duration, res *ben
 	}
 	settle := time.Since(start)
 	res.add(row("settle"), unitS, im, settle.Seconds())
-	pa, pb := scalePids(b, a), scalePids(b, bk)
+	pa, pb := daemonPids(b, a), daemonPids(b, bk)
 	for _, loaded := range []bool{false, true} {
 		label := "idle"
 		if loaded {

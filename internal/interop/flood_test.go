@@ -651,7 +651,7 @@ func nodeUsage(t *testing.T, n *node) usage {
 }
 
 // daemonPids: govrrp is one process; keepalived a parent and its VRRP child.
-func daemonPids(t *testing.T, n *node) []int {
+func daemonPids(t testing.TB, n *node) []int {
 	t.Helper()
 	pids := []int{n.proc.Pid()}
 	if n.impl != keepalived {

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -499,11 +497,11 @@ func (c *leaseClientHost) pingWithin(vip netip.Addr, secs string) error {
 // 250 ms ticker sees gaps of up to 2 s on this machine, and the lease lapses
 // (README "VIP lease").
 func TestLeaseBusyCPUs(t *testing.T) {
-	const busyLoops, busyFor = 8, 15 * time.Second
+	const loops, busyFor = 8, 15 * time.Second
 	_, a, _ := twoHosts(t, govrrp, govrrp)
 	leaseStart(t, a, prioHigh, true)
 	stopWatch := leaseWatchAddrs(t, a)
-	stopLoops := leaseBusyLoops(t, busyLoops, busyFor)
+	stopLoops := busyLoops(t, loops, busyFor) // bench_scale_test.go
 	// Sample the VIPs while the load runs for busyFor (a duration of load,
 	// not a wait for anything); the deletion count is the verdict.
 	start := time.Now()
@@ -519,7 +517,7 @@ func TestLeaseBusyCPUs(t *testing.T) {
 	}
 	load := loadAvg()
 	stopLoops()
-	t.Logf("%d busy loops for %v (load %s): %d samples, VIP absent in %d", busyLoops, time.Since(start).Round(time.Millisecond), load, samples, absent)
+	t.Logf("%d busy loops for %v (load %s): %d samples, VIP absent in %d", loops, time.Since(start).Round(time.Millisecond), load, samples, absent)
 	got := stopWatch()
 	for _, vip := range []netip.Addr{vip4, vip6} {
 		if has, err := a.hasVIP(vip); err != nil || !has {
@@ -530,35 +528,6 @@ func TestLeaseBusyCPUs(t *testing.T) {
 	if got.dels[vip4]+got.dels[vip6] != 0 || absent != 0 {
 		fail(t, fmt.Sprintf("VIPs deleted on a live master under load: RTM_DELADDR %v, absent in %d samples", got.dels, absent), a)
 	}
-}
-
-// leaseBusyLoops starts n `sh -c 'while :; do :; done'`, each in a new
-// session, under `timeout` so that they end by themselves after at most
-// limit+5 s even if this process dies (they also get SIGKILL with their
-// parent test binary). The returned stop, also run at cleanup, SIGKILLs
-// each session's group and reaps it.
-func leaseBusyLoops(t *testing.T, n int, limit time.Duration) func() {
-	t.Helper()
-	var cmds []*exec.Cmd
-	stop := func() {
-		for _, c := range cmds {
-			_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
-			_ = c.Wait()
-		}
-		cmds = nil
-	}
-	t.Cleanup(stop)
-	secs := strconv.Itoa(int((limit + 5*time.Second) / time.Second))
-	for range n {
-		c := exec.Command("timeout", "-s", "KILL", secs, "sh", "-c", "while :; do :; done")
-		c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
-		if err := c.Start(); err != nil {
-			stop()
-			t.Fatalf("busy loop: %v", err)
-		}
-		cmds = append(cmds, c)
-	}
-	return stop
 }
 
 // addrWatch is what leaseWatchAddrs saw for each address: deletions and
