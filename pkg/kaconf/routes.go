@@ -172,16 +172,23 @@ func (ws *routeWords) num(opt Token, lo, hi int) int {
 
 // table reads a table number or one of the names iproute2 always knows.
 func (ws *routeWords) table(opt Token, block string) int {
+	return ws.numberOrName(opt, block, tableNames, 32, "table name", "rt_tables")
+}
+
+// numberOrName reads a number of at most bits bits or one of names; any
+// other name would come from an iproute2 file (from) govrrp does not read,
+// and is refused by name.
+func (ws *routeWords) numberOrName(opt Token, block string, names map[string]int, bits int, what, from string) int {
 	t := ws.value(opt)
 	if ws.bad {
 		return 0
 	}
-	if v, ok := tableNames[t.Text]; ok {
+	if v, ok := names[t.Text]; ok {
 		return v
 	}
-	v, err := strconv.ParseUint(t.Text, 0, 32)
+	v, err := strconv.ParseUint(t.Text, 0, bits)
 	if err != nil {
-		ws.c.notActed(block, "table name "+strconv.Quote(t.Text)+" (from rt_tables)", t.Pos)
+		ws.c.notActed(block, what+" "+strconv.Quote(t.Text)+" (from "+from+")", t.Pos)
 		return 0
 	}
 	return int(v)
@@ -369,19 +376,7 @@ func (ws *routeWords) scope(opt Token) string {
 var protoNames = map[string]int{"kernel": 2, "boot": 3, "static": 4, "keepalived": 18, "bird": 12, "zebra": 11, "dhcp": 16}
 
 func (ws *routeWords) protocol(opt Token, block string) int {
-	t := ws.value(opt)
-	if ws.bad {
-		return 0
-	}
-	if v, ok := protoNames[t.Text]; ok {
-		return v
-	}
-	v, err := strconv.ParseUint(t.Text, 0, 8)
-	if err != nil {
-		ws.c.notActed(block, "protocol name "+strconv.Quote(t.Text)+" (from rt_protos)", t.Pos)
-		return 0
-	}
-	return int(v)
+	return ws.numberOrName(opt, block, protoNames, 8, "protocol name", "rt_protos")
 }
 
 func (ws *routeWords) mtu(opt Token) (int, bool) {

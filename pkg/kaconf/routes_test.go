@@ -160,3 +160,25 @@ func TestVIPUseVMACNotActedOn(t *testing.T) {
 		t.Errorf("not acted on: %q; want the VIP's use_vmac at t.conf:6:3", got)
 	}
 }
+
+// Table and protocol names iproute2 knows without its files are read; any
+// other name (from rt_tables / rt_protos, which govrrp does not read) is
+// refused by name at its position.
+func TestRouteNamesFromIproute2Files(t *testing.T) {
+	src := "static_routes {\n 198.51.100.0/24 dev eth0 table main proto bird\n 198.51.100.128/25 dev eth0 table mine proto mypro\n}\n"
+	cfg, ds, err := buildSrc(t, src, LoadOptions{})
+	if err != nil {
+		t.Fatalf("Build: %v %v", err, ds)
+	}
+	if len(cfg.StaticRouteSpecs) == 0 || cfg.StaticRouteSpecs[0].Table != 254 || cfg.StaticRouteSpecs[0].Protocol != 12 {
+		t.Fatalf("first route: %+v; want table 254 (main), protocol 12 (bird)", cfg.StaticRouteSpecs)
+	}
+	var got []string
+	for _, u := range cfg.NotActedOn {
+		got = append(got, u.Pos.String()+" "+u.Name)
+	}
+	want := []string{`t.conf:3:35 table name "mine" (from rt_tables)`, `t.conf:3:46 protocol name "mypro" (from rt_protos)`}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("not acted on (-want +got):\n%s", d)
+	}
+}
