@@ -139,13 +139,12 @@ func (d *Daemon) resolveInstances(cfg *kaconf.Config) ([]*instance, error) {
 	var next []*instance
 	seen := map[identity]string{}
 	for _, c := range cfg.Instances {
-		in, err := newInstance(c, d.lookup)
+		in, err := newInstance(c, d.lookup, d.opts.ReleaseVIPs.fsmMode())
 		if err != nil {
 			return nil, err
 		}
 		useMcastGroup(in, c, &cfg.Global)
 		in.changes = &d.changes
-		d.withReleasePolicy(in)
 		if other, dup := seen[in.identity()]; dup {
 			return nil, fmt.Errorf("%s: instances %s and %s are the same virtual router (VRID %d on %s)", c.Pos, other, c.Name, c.VRID, in.ifname)
 		}

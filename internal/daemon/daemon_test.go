@@ -477,7 +477,7 @@ func TestNewInstanceResolvesAddresses(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := loadConf(t, "vrrp_instance VI_1 {\n virtual_router_id 51\n "+tc.body+"\n}\n")
-			in, err := newInstance(cfg.Instances[0], lookup)
+			in, err := newInstance(cfg.Instances[0], lookup, fsm.ReleaseImmediate)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -499,7 +499,7 @@ func TestNewInstanceResolvesAddresses(t *testing.T) {
 // better than running unauthenticated against AH peers.
 func TestNewInstanceRefusesAH(t *testing.T) {
 	cfg := loadConf(t, fmt.Sprintf(twoNodeConf, "BACKUP", 100, "1", "authentication {\n auth_type AH\n auth_pass secret\n }"))
-	_, err := newInstance(cfg.Instances[0], addrLookup{primary: func(string, bool) (netip.Addr, error) { return netip.MustParseAddr("192.0.2.11"), nil }})
+	_, err := newInstance(cfg.Instances[0], addrLookup{primary: func(string, bool) (netip.Addr, error) { return netip.MustParseAddr("192.0.2.11"), nil }}, fsm.ReleaseImmediate)
 	if err == nil || !strings.Contains(err.Error(), "AH is not supported") {
 		t.Fatalf("err = %v, want AH refused", err)
 	}

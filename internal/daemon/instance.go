@@ -231,8 +231,9 @@ type addrLookup struct {
 }
 
 // newInstance resolves everything an instance needs from its configuration:
-// family, source address, destinations, VIPs and the receive-side rules.
-func newInstance(c *kaconf.Instance, sys addrLookup) (*instance, error) {
+// family, source address, destinations, VIPs and the receive-side rules; its
+// machine releases VIPs on a stop as release says (the daemon's option).
+func newInstance(c *kaconf.Instance, sys addrLookup, release fsm.ReleaseMode) (*instance, error) {
 	if err := refuseAH(c); err != nil {
 		return nil, err
 	}
@@ -276,7 +277,9 @@ func newInstance(c *kaconf.Instance, sys addrLookup) (*instance, error) {
 		}
 	}
 
-	in.machine = fsm.New(fsmconf.For(c, in.src))
+	mc := fsmconf.For(c, in.src)
+	mc.ReleaseVIPs = release
+	in.machine = fsm.New(mc)
 	v := &control.Instance{State: in.machine.State().String(), EffectivePriority: in.machine.EffectivePriority(),
 		MasterAdverInt: in.machine.MasterAdverInt(), Since: time.Now()}
 	in.identityView(v)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/govrrp/govrrp/internal/control"
+	"github.com/govrrp/govrrp/internal/fsm"
 	"github.com/govrrp/govrrp/internal/transport"
 	"github.com/govrrp/govrrp/pkg/vrrp"
 )
@@ -99,7 +100,7 @@ func TestMetricsMove(t *testing.T) {
 func TestOwnAdvertDropped(t *testing.T) {
 	seg := transport.NewSegment()
 	n := newNode(t, seg, "192.0.2.11", strings.Replace(twoNodeConfFor("MASTER", 150), "%s", "version 3", 1), nil)
-	in, err := newInstance(n.d.cfg.Instances[0], n.d.lookup)
+	in, err := newInstance(n.d.cfg.Instances[0], n.d.lookup, fsm.ReleaseImmediate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +138,7 @@ func TestUnicastPeerSourceAndTTL(t *testing.T) {
 }
 `
 	n := newNode(t, seg, "192.0.2.11", conf, nil)
-	in, err := newInstance(n.d.cfg.Instances[0], n.d.lookup)
+	in, err := newInstance(n.d.cfg.Instances[0], n.d.lookup, fsm.ReleaseImmediate)
 	if err != nil {
 		t.Fatal(err)
 	}

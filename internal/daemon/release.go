@@ -58,14 +58,6 @@ const releaseBudget = shutdownBudget - time.Second
 // waits itself, should a machine's deadline not have fired.
 const releaseSlack = 500 * time.Millisecond
 
-// withReleasePolicy gives a newly resolved instance's machine the daemon's
-// release policy (newInstance builds it from the file alone).
-func (d *Daemon) withReleasePolicy(in *instance) {
-	cfg := in.machine.Config()
-	cfg.ReleaseVIPs = d.opts.ReleaseVIPs.fsmMode()
-	in.machine = fsm.New(cfg)
-}
-
 // stopInstance sends the instance its Shutdown. A master that now waits in
 // Releasing keeps its timers (the deadline is one) and its socket; anything
 // else is stopped for good at once. It reports whether it waits.
