@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -181,6 +182,39 @@ func printStatus(w io.Writer, st *control.Status) {
 	tw.Flush()
 	printSyncGroups(w, st)
 	printTracks(w, st)
+	printAuth(w, st)
+}
+
+// printAuth lists the auth_hmac mode of each signing instance and what its
+// verification dropped, so an auth_hmac migration step (receive-only ->
+// permissive -> enforce) can be checked on every node before the next one.
+func printAuth(w io.Writer, st *control.Status) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	header := false
+	for _, in := range st.Instances {
+		if !strings.HasPrefix(in.Auth, "hmac-") {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(w)
+			fmt.Fprintln(tw, "INSTANCE\tAUTH\tHMAC DROPS")
+			header = true
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", in.Name, in.Auth, dash(hmacDrops(in.Drops)))
+	}
+	tw.Flush()
+}
+
+// hmacDrops is "reason=N ..." for the hmac_* drop reasons, in name order.
+func hmacDrops(drops map[string]uint64) string {
+	var parts []string
+	for reason, n := range drops {
+		if strings.HasPrefix(reason, "hmac_") && n > 0 {
+			parts = append(parts, fmt.Sprintf("%s=%d", reason, n))
+		}
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, " ")
 }
 
 // printTracks lists each instance's tracked objects: what was last seen and

@@ -319,3 +319,30 @@ func TestIsTerminal(t *testing.T) {
 		t.Error("a pipe is a terminal")
 	}
 }
+
+// An auth_hmac instance's mode and its hmac_* drops get their own table; an
+// unsigned instance adds nothing to the output.
+func TestStatusAuthTable(t *testing.T) {
+	st := control.Status{Instances: []control.Instance{
+		{Name: "VI_1", State: "MASTER", Auth: "hmac-permissive", Drops: map[string]uint64{"hmac_replay": 3, "hmac_invalid": 1, "ttl": 9}},
+		{Name: "VI_2", State: "BACKUP", Auth: "none", Drops: map[string]uint64{"ttl": 2}},
+	}}
+	var b bytes.Buffer
+	printStatus(&b, &st)
+	out := b.String()
+	if !strings.Contains(out, "INSTANCE  AUTH             HMAC DROPS") {
+		t.Fatalf("no auth table:\n%s", out)
+	}
+	if !strings.Contains(out, "VI_1      hmac-permissive  hmac_invalid=1 hmac_replay=3") {
+		t.Errorf("VI_1's auth row is wrong:\n%s", out)
+	}
+	if strings.Count(out, "VI_2") != 1 {
+		t.Errorf("an unsigned instance is listed in the auth table:\n%s", out)
+	}
+	st.Instances = st.Instances[1:]
+	b.Reset()
+	printStatus(&b, &st)
+	if strings.Contains(b.String(), "AUTH") {
+		t.Errorf("auth table without an auth_hmac instance:\n%s", b.String())
+	}
+}

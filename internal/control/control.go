@@ -55,6 +55,9 @@ type Instance struct {
 	Transitions       uint64            `json:"transitions"`
 	Tracks            []Track           `json:"tracks,omitempty"`
 	SyncGroup         string            `json:"sync_group,omitempty"` // vrrp_sync_group it belongs to
+	// Auth is how adverts are authenticated: "none", "pass", or
+	// "hmac-enforce" / "hmac-permissive" / "hmac-receive-only" (auth_hmac).
+	Auth string `json:"auth,omitempty"`
 
 	// BecameMaster and ReleasedMaster count transitions into and out of
 	// MASTER (keepalived's become_master and release_master).

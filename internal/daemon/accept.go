@@ -49,20 +49,9 @@ type acceptState struct {
 // useSystemFirewall makes the daemon act through the nft command.
 func (d *Daemon) useSystemFirewall() { d.accept.fw = nftFirewall{} }
 
-// acceptMode reports whether an instance lets traffic to its VIPs in while
-// master: accept/no_accept when written; otherwise keepalived 2.2.7's
-// rule, accept unless strict_mode (vrrp_strict), where only the address
-// owner accepts.
-func acceptMode(c *kaconf.Instance) bool {
-	if c.Accept != nil {
-		return *c.Accept
-	}
-	return !c.StrictMode || c.Priority == 255
-}
-
 // dropsTraffic: the instance's VIPs are dropped while it holds them.
 func dropsTraffic(c *kaconf.Instance) bool {
-	return c.Priority != 255 && !acceptMode(c)
+	return c.Priority != 255 && !c.AcceptMode()
 }
 
 // acceptHold records that in now holds (or no longer holds) its VIPs and

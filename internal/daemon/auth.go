@@ -89,3 +89,18 @@ func authWarning(res vrrp.Result) string {
 	}
 	return w
 }
+
+// authLabel names the instance's advert authentication for status: which
+// mode a node is in is what an auth_hmac migration has to check on every
+// node before the next step.
+func authLabel(c *kaconf.Instance) string {
+	switch {
+	case c.AuthHMAC != nil:
+		return "hmac-" + c.AuthHMAC.Mode
+	case c.AuthType == "PASS":
+		return "pass"
+	case c.AuthType == "AH":
+		return "ah"
+	}
+	return "none"
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/govrrp/govrrp/internal/transport"
+	"github.com/govrrp/govrrp/pkg/kaconf"
 	"github.com/govrrp/govrrp/pkg/vrrp"
 )
 
@@ -334,4 +335,17 @@ func TestHMACTurnedOnAndOffByReload(t *testing.T) {
 		a.stop(t)
 		b.stop(t)
 	})
+}
+
+func TestAuthLabel(t *testing.T) {
+	for want, c := range map[string]*kaconf.Instance{
+		"none":              {},
+		"pass":              {AuthType: "PASS"},
+		"hmac-enforce":      {AuthHMAC: &kaconf.AuthHMAC{Mode: "enforce"}},
+		"hmac-receive-only": {AuthHMAC: &kaconf.AuthHMAC{Mode: "receive-only"}},
+	} {
+		if got := authLabel(c); got != want {
+			t.Errorf("authLabel(%+v) = %q, want %q", c, got, want)
+		}
+	}
 }

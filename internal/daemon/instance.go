@@ -218,6 +218,7 @@ func (in *instance) identityView(ci *control.Instance) {
 		ci.Family = "inet6"
 	}
 	ci.Priority, ci.Source = in.cfg.Priority, in.src.String()
+	ci.Auth = authLabel(in.cfg)
 	ci.VIPs = nil
 	for _, v := range in.vips {
 		ci.VIPs = append(ci.VIPs, v.Prefix.String())

@@ -341,3 +341,26 @@ func TestReleasingHoldsVIPs(t *testing.T) {
 		t.Errorf("RELEASING shown as %q, want INIT", got)
 	}
 }
+
+// keepalived's accept mode: on unless strict, where only the address owner
+// accepts; accept/no_accept win. The dump and the daemon's firewall share
+// the rule (kaconf.Instance.AcceptMode): a strict owner is shown accepting.
+func TestAcceptModeShown(t *testing.T) {
+	yes, no := true, false
+	for _, tc := range []struct {
+		name   string
+		in     kaconf.Instance
+		accept bool
+	}{
+		{"default", kaconf.Instance{Priority: 100}, true},
+		{"strict", kaconf.Instance{Priority: 100, StrictMode: true}, false},
+		{"strict owner", kaconf.Instance{Priority: 255, StrictMode: true}, true},
+		{"no_accept", kaconf.Instance{Priority: 100, Accept: &no}, false},
+		{"accept under strict", kaconf.Instance{Priority: 100, StrictMode: true, Accept: &yes}, true},
+	} {
+		in := tc.in
+		if got := (view{cfg: &in}).accept(); got != tc.accept {
+			t.Errorf("%s: accept() = %v, want %v", tc.name, got, tc.accept)
+		}
+	}
+}

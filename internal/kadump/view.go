@@ -129,13 +129,8 @@ func stateNum(s string) int {
 // a stopped master waits for its successor (RELEASING, shown as INIT).
 func (v view) vipsSet() bool { return v.st.State == "MASTER" || v.st.State == "RELEASING" }
 
-// accept is keepalived's accept mode: on unless turned off or strict.
-func (v view) accept() bool {
-	if v.cfg.Accept != nil {
-		return *v.cfg.Accept
-	}
-	return !v.cfg.StrictMode
-}
+// accept is keepalived's accept mode (kaconf's rule, the daemon's too).
+func (v view) accept() bool { return v.cfg.AcceptMode() }
 
 // faults counts the tracks that put the instance in FAULT now.
 func (v view) faults() int {

@@ -325,7 +325,8 @@ func TestOtherTracks(t *testing.T) {
 	}
 }
 
-// Sync groups are refused by `govrrp run`: not simulated, said by name.
+// The simulator runs each VRID on its own, so the members of a sync group
+// (which move together) are not simulated: said by name.
 func TestSyncGroupNotSimulated(t *testing.T) {
 	a := node{name: "a", state: "MASTER", priority: 150, top: "vrrp_sync_group G {\n    group {\n        VI\n    }\n}\n"}
 	b := node{name: "b", priority: 100}
