@@ -8,7 +8,7 @@ import (
 	"github.com/govrrp/govrrp/internal/control"
 	"github.com/govrrp/govrrp/internal/fsm"
 	"github.com/govrrp/govrrp/internal/notify"
-	"github.com/govrrp/govrrp/internal/track"
+	"github.com/govrrp/govrrp/internal/track/weights"
 	"github.com/govrrp/govrrp/pkg/kaconf"
 )
 
@@ -113,29 +113,14 @@ func (d *Daemon) applySyncGroups(cfg *kaconf.Config) {
 	}
 }
 
-// groupUses are the tracks a member gets from its group (track_interface,
-// track_script, track_file, track_process at group level), with their
-// weights: keepalived 2.2.7 applies a group track's weight to every member
-// whether or not sync_group_tracking_weight is set (seen running it; that
-// keyword is about the members' own tracks, see kaconf); weight 0 = FAULT.
+// groupUses are the tracks a member gets from its group, with the group's
+// weights (weights.GroupUses: the what-if simulator's rule too).
 func groupUses(cfg *kaconf.Config, instance string) []trackUse {
-	for _, g := range cfg.SyncGroups {
-		if !slices.Contains(g.Group, instance) {
-			continue
-		}
-		var out []trackUse
-		add := func(kind track.Kind, refs []kaconf.TrackRef) {
-			for _, r := range refs {
-				out = append(out, trackUse{key: trackKey{kind, r.Name}, weight: r.Weight, reverse: r.Reverse})
-			}
-		}
-		add(track.KindInterface, g.TrackInterfaces)
-		add(track.KindScript, g.TrackScripts)
-		add(track.KindFile, g.TrackFiles)
-		add(track.KindProcess, g.TrackProcesses)
-		return out
+	var out []trackUse
+	for _, u := range weights.GroupUses(cfg, instance) {
+		out = append(out, trackUse{key: trackKey{u.Key.Kind, u.Key.Name}, weight: u.Weight, reverse: u.Reverse})
 	}
-	return nil
+	return out
 }
 
 // setOwnFault is a member's own (track) fault edge: outside a group it goes

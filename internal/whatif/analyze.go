@@ -348,6 +348,9 @@ func (a *analysis) run(f failSpec) Failure {
 	for _, r := range a.routers {
 		i := slices.IndexFunc(r.members, f.affects)
 		if i < 0 {
+			i = groupPartner(f, r)
+		}
+		if i < 0 {
 			continue
 		}
 		if r.skip != "" {
@@ -357,6 +360,18 @@ func (a *analysis) run(f failSpec) Failure {
 		out.Outcomes = append(out.Outcomes, a.outcome(f, r, i))
 	}
 	return out
+}
+
+// groupPartner is r's member on the failing node when f touches a router a
+// vrrp_sync_group ties to r (the group carries the failure over); -1 if
+// none.
+func groupPartner(f failSpec, r *router) int {
+	for _, o := range r.linked[1:] {
+		if slices.ContainsFunc(o.members, f.affects) {
+			return slices.IndexFunc(r.members, func(m *member) bool { return m.node == f.node })
+		}
+	}
+	return -1
 }
 
 // outcome runs the three phases for router r, whose member i fails:
@@ -468,7 +483,7 @@ func tie(s *sim, hs []int) bool {
 		return false
 	}
 	p := s.insts[hs[0]].mach.EffectivePriority()
-	for j, in := range s.insts {
+	for j, in := range s.insts[:s.own] {
 		if j != hs[0] && in.running && in.linkUp && in.mach.State() == fsm.Backup && in.mach.EffectivePriority() == p {
 			return true
 		}

@@ -16,7 +16,9 @@
 //
 // Invariants: pure (no I/O, no clock, no goroutines, no randomness), so the
 // same files give the same report byte for byte; every simulation loop is
-// bounded in events and in virtual time; what cannot be simulated faithfully
-// (sync groups, keywords that change the election and that govrrp does not
-// implement) is reported by name instead of being simulated wrong.
+// bounded in events and in virtual time; the routers a vrrp_sync_group ties
+// together on any node run in one simulation, with the daemon's group policy
+// (fsm.Group); what cannot be simulated faithfully (keywords that change the
+// election and that govrrp does not implement, and every router tied to
+// one) is reported by name instead of being simulated wrong.
 package whatif

@@ -31,6 +31,21 @@ type router struct {
 	skip string
 	// notes name what is set but does not change the election.
 	notes []string
+	// linked are the routers simulated together with this one, itself
+	// first: vrrp_sync_group members on any node tie their routers
+	// together (a member's failure moves the whole group).
+	linked []*router
+	// groups are the sync groups among linked's members, by node.
+	groups []groupSpec
+}
+
+// groupSpec is one node's vrrp_sync_group: its policy and its instances,
+// in the group's order.
+type groupSpec struct {
+	node      int
+	name      string
+	pos       kaconf.Pos
+	instances []string
 }
 
 // member is one node's instance of a router.
@@ -96,12 +111,91 @@ func routers(nodes []Node) []*router {
 	for _, r := range out {
 		assignAddrs(r)
 		for _, m := range r.members {
-			m.uses = weights.Uses(m.in, m.ifname, m.addr)
+			m.uses = append(weights.Uses(m.in, m.ifname, m.addr), weights.GroupUses(nodes[m.node].Config, m.in.Name)...)
 		}
 		r.skip = skipReason(r, nodes)
 		r.notes = electionNeutral(r)
 	}
+	link(out, nodes)
 	return out
+}
+
+// link ties together the routers whose instances share a vrrp_sync_group
+// on some node (transitively), and gives each router the unit it is
+// simulated in. A unit with a router that cannot be simulated is not
+// simulated at all: its groups would move on that router's behaviour.
+func link(rs []*router, nodes []Node) {
+	parent := make([]int, len(rs))
+	for i := range parent {
+		parent[i] = i
+	}
+	var find func(int) int
+	find = func(i int) int {
+		for parent[i] != i {
+			i = parent[i]
+		}
+		return i
+	}
+	of := func(node int, name string) int {
+		for i, r := range rs {
+			for _, m := range r.members {
+				if m.node == node && m.in.Name == name {
+					return i
+				}
+			}
+		}
+		return -1
+	}
+	var groups []groupSpec
+	for n, nd := range nodes {
+		for _, g := range nd.Config.SyncGroups {
+			first := -1
+			spec := groupSpec{node: n, name: g.Name, pos: g.Pos}
+			for _, name := range g.Group {
+				i := of(n, name)
+				if i < 0 {
+					continue
+				}
+				spec.instances = append(spec.instances, name)
+				if first < 0 {
+					first = i
+				} else {
+					parent[find(i)] = find(first)
+				}
+			}
+			if len(spec.instances) > 1 {
+				groups = append(groups, spec)
+			}
+		}
+	}
+	for i, r := range rs {
+		r.linked = []*router{r}
+		for j, o := range rs {
+			if j != i && find(j) == find(i) {
+				r.linked = append(r.linked, o)
+			}
+		}
+		for _, g := range groups {
+			if find(of(g.node, g.instances[0])) == find(i) {
+				r.groups = append(r.groups, g)
+			}
+		}
+	}
+	own := map[*router]string{}
+	for _, r := range rs {
+		own[r] = r.skip
+	}
+	for _, r := range rs {
+		if r.skip != "" {
+			continue
+		}
+		for _, o := range r.linked[1:] {
+			if own[o] != "" {
+				r.skip = fmt.Sprintf("a vrrp_sync_group ties it to VRID %d (%s), which is not simulated: %s", o.vrid, o.name, own[o])
+				break
+			}
+		}
+	}
 }
 
 // ifName is the instance's interface; a unicast instance may omit it (the
@@ -193,11 +287,6 @@ func skipReason(r *router, nodes []Node) string {
 	}
 	for _, m := range r.members {
 		in := m.in
-		for _, g := range nodes[m.node].Config.SyncGroups {
-			if slices.Contains(g.Group, in.Name) {
-				return fmt.Sprintf("%s: vrrp_sync_group %s has (%s) as a member; the simulator runs each VRID on its own, and members that move together cannot be simulated one by one", g.Pos, g.Name, in.Name)
-			}
-		}
 		switch {
 		case in.AuthType == "AH":
 			return fmt.Sprintf("%s: (%s) auth_type AH is not supported by govrrp (`govrrp run` refuses it)", in.Pos, in.Name)
@@ -252,9 +341,11 @@ func timingNotes(r *router, nodes []Node) []string {
 // it takes over; this is over twice that.
 func (r *router) horizon() time.Duration {
 	var ai, pd time.Duration
-	for _, m := range r.members {
-		ai = max(ai, m.in.AdverInt, 10*time.Millisecond)
-		pd = max(pd, m.in.PreemptDelay)
+	for _, l := range append([]*router{r}, r.linked...) {
+		for _, m := range l.members {
+			ai = max(ai, m.in.AdverInt, 10*time.Millisecond)
+			pd = max(pd, m.in.PreemptDelay)
+		}
 	}
 	return 15*ai + 2*pd
 }

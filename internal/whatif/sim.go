@@ -29,12 +29,19 @@ const maxPerInstant = 1000
 // inst is one member's running machine.
 type inst struct {
 	m       *member
+	router  *router // adverts reach only the members of the same router
 	mach    *fsm.Machine
 	epoch   int // bumped on restart, so the old machine's timers are dropped
 	running bool
 	stopped bool // shut down; running until its machine reaches Initialize
 	linkUp  bool
-	fault   bool // a track holds it in FAULT
+	fault   bool // a track holds it in FAULT (its own fault)
+	// group is its sync group (nil: none); applied is the fault reason the
+	// machine was given (its own, or the group's while another member has
+	// one); ownWhy why its own fault is.
+	group   *simGroup
+	applied string
+	ownWhy  string
 	delta   int  // sum of tracking weights fed to the machine
 	holds   bool // its VIPs are installed
 }
@@ -74,9 +81,32 @@ type change struct {
 	add bool
 }
 
-// sim runs one router's members on a lossless zero-latency segment.
+// simGroup is one node's vrrp_sync_group in a simulation.
+type simGroup struct {
+	policy  fsm.Group
+	members []int // instance indices, in the group's order
+}
+
+// directive is a sync group's event for one instance, run once the
+// machine whose actions caused it is done (as the daemon's syncFlush).
+type directive struct {
+	to int
+	ev fsm.Event
+}
+
+// maxDirectives bounds one flush of sync group directives (a group of n
+// members needs a few per member).
+const maxDirectives = 1000
+
+// sim runs one router's members on a lossless zero-latency segment, with
+// the routers a sync group ties to it (router.linked) beside them: the
+// first len(r.members) instances are r's, in member order.
 type sim struct {
 	r        *router
+	own      int // r's instances are insts[:own]
+	groups   []*simGroup
+	pending  []directive
+	flushing bool
 	now      time.Duration
 	q        queue
 	seq      uint64
@@ -94,20 +124,39 @@ type sim struct {
 }
 
 func newSim(r *router, nodes int) *sim {
-	s := &sim{r: r}
+	s := &sim{r: r, own: len(r.members)}
 	for range nodes {
 		s.results = append(s.results, map[weights.Key]track.Result{})
 		s.linkDown = append(s.linkDown, map[string]bool{})
 		s.healthy = append(s.healthy, map[weights.Key]track.Result{})
 	}
-	for _, m := range r.members {
-		s.insts = append(s.insts, &inst{m: m, mach: newMachine(m), running: true, linkUp: true})
-		for _, u := range m.uses {
-			if u.Key.Kind == track.KindFile && u.Weight == 0 && u.Reverse {
-				// weight 0 reverse: a zero value is the fault, so healthy is 1.
-				s.healthy[m.node][u.Key] = track.Result{Kind: u.Key.Kind, Name: u.Key.Name, OK: true, Value: 1}
+	linked := r.linked
+	if len(linked) == 0 {
+		linked = []*router{r}
+	}
+	for _, lr := range linked {
+		for _, m := range lr.members {
+			s.insts = append(s.insts, &inst{m: m, router: lr, mach: newMachine(m), running: true, linkUp: true})
+			for _, u := range m.uses {
+				if u.Key.Kind == track.KindFile && u.Weight == 0 && u.Reverse {
+					// weight 0 reverse: a zero value is the fault, so healthy is 1.
+					s.healthy[m.node][u.Key] = track.Result{Kind: u.Key.Kind, Name: u.Key.Name, OK: true, Value: 1}
+				}
 			}
 		}
+	}
+	for _, g := range r.groups {
+		sg := &simGroup{policy: fsm.Group{Name: g.name}}
+		for _, name := range g.instances {
+			for i, in := range s.insts {
+				if in.m.node == g.node && in.m.in.Name == name {
+					sg.members = append(sg.members, i)
+					in.group = sg
+					in.mach.SetSyncMember(true)
+				}
+			}
+		}
+		s.groups = append(s.groups, sg)
 	}
 	return s
 }
@@ -116,6 +165,14 @@ func newSim(r *router, nodes int) *sim {
 // internal/daemon newInstance).
 func newMachine(m *member) *fsm.Machine {
 	return fsm.New(fsmconf.For(m.in, m.addr))
+}
+
+// restartMachine gives instance in a fresh machine, a sync group member's
+// again.
+func (in *inst) restartMachine() {
+	in.mach = newMachine(in.m)
+	in.mach.SetSyncMember(in.group != nil)
+	in.fault, in.applied, in.ownWhy = false, "", ""
 }
 
 // start starts instance i as the daemon does: first track results, then
@@ -129,6 +186,66 @@ func (s *sim) handle(i int, ev fsm.Event) {
 	in := s.insts[i]
 	for _, a := range in.mach.Handle(ev, nil) {
 		s.exec(i, a)
+	}
+	s.flush()
+}
+
+// flush runs the sync group directives queued by the machines' actions,
+// in order; directives they queue run in the same flush.
+func (s *sim) flush() {
+	if s.flushing {
+		return
+	}
+	s.flushing = true
+	defer func() { s.flushing = false }()
+	for n := 0; len(s.pending) > 0 && n < maxDirectives; n++ {
+		d := s.pending[0]
+		s.pending = s.pending[1:]
+		if in := s.insts[d.to]; in.running {
+			for _, a := range in.mach.Handle(d.ev, nil) {
+				s.exec(d.to, a)
+			}
+		}
+	}
+	s.pending = nil
+}
+
+// view is what the group policy sees of g's members.
+func (s *sim) view(g *simGroup) []fsm.Member {
+	ms := make([]fsm.Member, len(g.members))
+	for k, i := range g.members {
+		in := s.insts[i]
+		ms[k] = fsm.Member{Name: in.m.in.Name, State: in.mach.State(), WantMaster: in.mach.WantsMaster(), OwnFault: in.ownWhy}
+	}
+	return ms
+}
+
+// queue adds g's directives for the flush.
+func (s *sim) queue(g *simGroup, ds []fsm.Directive) {
+	for _, d := range ds {
+		s.pending = append(s.pending, directive{to: g.members[d.Member], ev: d.Event})
+	}
+}
+
+// groupFaults gives every member of g the fault it must have: its own, or
+// the group's while another member has one (the daemon's syncFaults).
+func (s *sim) groupFaults(g *simGroup, why string) {
+	ms := s.view(g)
+	for k, i := range g.members {
+		in := s.insts[i]
+		want := in.ownWhy
+		if want == "" {
+			want = g.policy.GroupFault(ms, k)
+		}
+		has := in.applied
+		in.applied = want
+		switch {
+		case !in.running || in.stopped:
+		case want != "" && has == "":
+			s.handle(i, fsm.FaultSet(want))
+		case want == "" && has != "":
+			s.handle(i, fsm.FaultCleared(why))
+		}
 	}
 }
 
@@ -145,6 +262,14 @@ func (s *sim) exec(i int, a fsm.Action) {
 		s.changes = append(s.changes, change{s.now, i, false})
 	case fsm.ActArmTimer:
 		s.push(s.now+a.After, i, fsm.TimerFired(a.Timer, a.Gen))
+	case fsm.ActWantMaster:
+		if g := in.group; g != nil {
+			s.queue(g, g.policy.OnWantMaster(s.view(g), slices.Index(g.members, i), a.Reason))
+		}
+	case fsm.ActStateChanged:
+		if g := in.group; g != nil {
+			s.queue(g, g.policy.OnStateChange(s.view(g), slices.Index(g.members, i), a.From, a.To))
+		}
 	}
 }
 
@@ -162,8 +287,8 @@ func (s *sim) send(i int, prio uint8) {
 	if from.mach.State() == fsm.Master {
 		s.lastAdvert, s.advertSeen = s.now, true
 	}
-	for j := range s.insts {
-		if j != i && hears(from.m, s.insts[j].m) {
+	for j, to := range s.insts {
+		if j != i && to.router == from.router && hears(from.m, to.m) {
 			s.push(s.now, j, fsm.Advert(prio, from.m.in.AdverInt, from.m.addr))
 		}
 	}
@@ -304,6 +429,13 @@ func (s *sim) reevaluate(i int, why string) {
 	}
 	delta, fault := s.verdict(i)
 	switch {
+	case in.group != nil && fault != in.fault:
+		in.fault, in.ownWhy = fault, ""
+		if fault {
+			in.ownWhy = why
+		}
+		s.groupFaults(in.group, why)
+	case in.group != nil:
 	case fault && !in.fault:
 		in.fault = true
 		s.handle(i, fsm.FaultSet(why))
@@ -368,8 +500,8 @@ func (s *sim) startNode(n int) {
 			continue
 		}
 		in.epoch++
-		in.mach = newMachine(in.m)
-		in.running, in.stopped, in.fault, in.delta = true, false, false, 0
+		in.restartMachine()
+		in.running, in.stopped, in.delta = true, false, 0
 		if in.holds { // a new daemon not starting as master removes leftovers
 			in.holds = false
 			s.changes = append(s.changes, change{s.now, i, false})
@@ -379,10 +511,10 @@ func (s *sim) startNode(n int) {
 	}
 }
 
-// holders are the instances with their VIPs installed.
+// holders are r's instances with their VIPs installed.
 func (s *sim) holders() []int {
 	var out []int
-	for i, in := range s.insts {
+	for i, in := range s.insts[:s.own] {
 		if in.holds {
 			out = append(out, i)
 		}

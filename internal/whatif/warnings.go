@@ -37,7 +37,7 @@ func (a *analysis) movesNothing(f failSpec, r *router, s *sim, i int, prio uint8
 	p := a.usePos(m, f)
 	now := in.mach.EffectivePriority()
 	best, bestJ := -1, -1
-	for j, o := range s.insts {
+	for j, o := range s.insts[:s.own] {
 		if j != i && o.running && o.linkUp && o.mach.State() == fsm.Backup && int(o.mach.EffectivePriority()) > best {
 			best, bestJ = int(o.mach.EffectivePriority()), j
 		}

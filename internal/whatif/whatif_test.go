@@ -325,17 +325,83 @@ func TestOtherTracks(t *testing.T) {
 	}
 }
 
-// The simulator runs each VRID on its own, so the members of a sync group
-// (which move together) are not simulated: said by name.
-func TestSyncGroupNotSimulated(t *testing.T) {
-	a := node{name: "a", state: "MASTER", priority: 150, top: "vrrp_sync_group G {\n    group {\n        VI\n    }\n}\n"}
-	b := node{name: "b", priority: 100}
-	rep := analyze(t, a, b)
-	if r := rep.Routers[0]; !strings.Contains(r.NotSimulated, "vrrp_sync_group G") || r.HeldBy != nil {
-		t.Errorf("router %+v, want not simulated because of vrrp_sync_group G", r)
+// syncPair is a second instance VI_2 (VRID 8, on eth1) and, with group,
+// a vrrp_sync_group G of VI and VI_2; a's VI_2 tracks eth2 with weight 0.
+func syncPair(n node, prio int, group bool, trackEth2 bool) node {
+	extra := ""
+	if trackEth2 {
+		extra = "    track_interface {\n        eth2\n    }\n"
 	}
-	if o := only(t, failure(t, rep, "b", "stop")); o.NotSimulated == "" || o.Moved {
-		t.Errorf("outcome %+v, want not simulated", o)
+	n.tail += fmt.Sprintf("vrrp_instance VI_2 {\n    state BACKUP\n    interface eth1\n    virtual_router_id 8\n    priority %d\n    advert_int 1\n%s    virtual_ipaddress {\n        198.51.100.8/24\n    }\n}\n", prio, extra)
+	if group {
+		n.tail += "vrrp_sync_group G {\n    group {\n        VI\n        VI_2\n    }\n}\n"
+	}
+	return n
+}
+
+func outcomeOf(t *testing.T, f Failure, router string) Outcome {
+	t.Helper()
+	for _, o := range f.Outcomes {
+		if o.Router == router {
+			return o
+		}
+	}
+	t.Fatalf("%s on %s: no outcome for %s in %+v", f.What, f.Node, router, f.Outcomes)
+	return Outcome{}
+}
+
+// A sync group moves its members together: a's VI_2 tracking eth2 faults,
+// and its group partner VI (whose own tracks are all fine) moves with it;
+// both come back on recovery. Without the group VI stays.
+func TestSyncGroupMovesTogether(t *testing.T) {
+	for _, group := range []bool{true, false} {
+		a := syncPair(node{name: "a", priority: 150}, 150, group, true)
+		b := syncPair(node{name: "b", priority: 100}, 100, group, false)
+		rep := analyze(t, a, b)
+		for _, r := range rep.Routers {
+			if r.NotSimulated != "" || !slices.Equal(r.HeldBy, []string{"a"}) {
+				t.Fatalf("group %v: router %s held by %v (%s), want a", group, r.Name, r.HeldBy, r.NotSimulated)
+			}
+		}
+		var f Failure
+		for _, x := range rep.Failures {
+			if x.Node == "a" && x.Kind == "interface" && x.Name == "eth2" {
+				f = x
+			}
+		}
+		vi2 := outcomeOf(t, f, "VI_2")
+		if !vi2.Moved || !slices.Equal(vi2.After, []string{"b"}) || !vi2.Back || vi2.Effect != "FAULT" {
+			t.Errorf("group %v: VI_2 %+v, want moved to b and back, FAULT", group, vi2)
+		}
+		if !group {
+			if slices.ContainsFunc(f.Outcomes, func(o Outcome) bool { return o.Router == "VI" }) {
+				t.Errorf("no group: eth2 on a has an outcome for VI: %+v", f.Outcomes)
+			}
+			continue
+		}
+		vi := outcomeOf(t, f, "VI")
+		if !vi.Moved || !slices.Equal(vi.After, []string{"b"}) || !vi.Back || vi.Effect != "FAULT" {
+			t.Errorf("VI %+v, want moved to b with its group (FAULT) and back", vi)
+		}
+		// b's member of a group takes MASTER only when all of its group
+		// would: the move takes the master-down interval (3 s + skew).
+		if vi.Takes == "" || vi.Takes != vi2.Takes {
+			t.Errorf("VI takes %q, VI_2 %q: the group moves at one time", vi.Takes, vi2.Takes)
+		}
+	}
+}
+
+// A router tied by a sync group to one the simulator cannot run is not
+// simulated either, and says why.
+func TestSyncGroupWithUnsimulatedMember(t *testing.T) {
+	ah := "    authentication {\n        auth_type AH\n        auth_pass secret\n    }\n"
+	a := syncPair(node{name: "a", priority: 150, extra: ah}, 150, true, false)
+	b := syncPair(node{name: "b", priority: 100, extra: ah}, 100, true, false)
+	rep := analyze(t, a, b)
+	for _, r := range rep.Routers {
+		if r.Name == "VI_2" && !strings.Contains(r.NotSimulated, "vrrp_sync_group ties it to VRID 7") {
+			t.Errorf("VI_2 NotSimulated = %q, want tied to VRID 7", r.NotSimulated)
+		}
 	}
 }
 

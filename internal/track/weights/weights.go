@@ -2,6 +2,7 @@ package weights
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/govrrp/govrrp/internal/track"
 	"github.com/govrrp/govrrp/pkg/kaconf"
@@ -108,4 +109,30 @@ func Uses(c *kaconf.Instance, ifname string, src netip.Addr) []Use {
 	add(track.KindFile, c.TrackFiles)
 	add(track.KindProcess, c.TrackProcesses)
 	return out
+}
+
+// GroupUses are the tracks an instance gets from its vrrp_sync_group
+// (track_interface, track_script, track_file, track_process at group level)
+// with the group's weights: keepalived 2.2.7 applies a group track's weight
+// to every member whether or not sync_group_tracking_weight is set (seen
+// running it; that keyword is about the members' own tracks); weight 0 =
+// FAULT. nil when the instance is in no group.
+func GroupUses(cfg *kaconf.Config, instance string) []Use {
+	for _, g := range cfg.SyncGroups {
+		if !slices.Contains(g.Group, instance) {
+			continue
+		}
+		var out []Use
+		add := func(kind track.Kind, refs []kaconf.TrackRef) {
+			for _, r := range refs {
+				out = append(out, Use{Key: Key{kind, r.Name}, Weight: r.Weight, Reverse: r.Reverse, Pos: r.Pos})
+			}
+		}
+		add(track.KindInterface, g.TrackInterfaces)
+		add(track.KindScript, g.TrackScripts)
+		add(track.KindFile, g.TrackFiles)
+		add(track.KindProcess, g.TrackProcesses)
+		return out
+	}
+	return nil
 }

@@ -108,3 +108,29 @@ func TestUses(t *testing.T) {
 		t.Errorf("dont_track_primary: got %+v, want the four track_* uses only", got)
 	}
 }
+
+// A member gets its group's tracks with the group's weights; an instance in
+// no group gets none.
+func TestGroupUses(t *testing.T) {
+	cfg := &kaconf.Config{SyncGroups: []*kaconf.SyncGroup{{
+		Name: "G", Group: []string{"VI_1", "VI_2"},
+		TrackInterfaces: []kaconf.TrackRef{{Name: "eth2", Weight: -20}},
+		TrackScripts:    []kaconf.TrackRef{{Name: "chk", Weight: 0, Reverse: true}},
+	}}}
+	got := GroupUses(cfg, "VI_2")
+	want := []Use{
+		{Key: Key{track.KindInterface, "eth2"}, Weight: -20},
+		{Key: Key{track.KindScript, "chk"}, Reverse: true},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("GroupUses = %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("use %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if u := GroupUses(cfg, "VI_3"); u != nil {
+		t.Errorf("an instance in no group got %+v", u)
+	}
+}
