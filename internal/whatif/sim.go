@@ -299,7 +299,8 @@ func hears(a, b *member) bool { return deafness(a, b) == "" }
 
 // deafness says why b's daemon drops a's adverts ("" when it accepts
 // them), by the codec's rules: same version; v2 intervals and
-// authentication equal; the same multicast group; unicast members hear
+// authentication equal; auth_hmac keys and modes that accept each other
+// (kaconf.HMACDeafness); the same multicast group; unicast members hear
 // only the peers they list and send only to those (multicast and unicast
 // members never hear each other).
 func deafness(a, b *member) string {
@@ -311,6 +312,9 @@ func deafness(a, b *member) string {
 		return fmt.Sprintf("VRRPv2 advert_int %v vs %v", x.AdverInt, y.AdverInt)
 	case x.Version == 2 && (x.AuthType != y.AuthType || x.AuthPass != y.AuthPass):
 		return "different authentication"
+	}
+	if why := kaconf.HMACDeafness(x, y); why != "" {
+		return why
 	}
 	ua, ub := len(x.UnicastPeers) > 0, len(y.UnicastPeers) > 0
 	switch {

@@ -506,3 +506,35 @@ func TestLongPreemptDelaySettles(t *testing.T) {
 		t.Errorf("outcome %+v, want back after preempt_delay 1000s, settled", o)
 	}
 }
+
+// auth_hmac nodes that cannot verify each other's adverts are both master:
+// the what-if says so and names the key; a migration step that still hears
+// (receive-only beside permissive) elects one master.
+func TestAuthHMACHearing(t *testing.T) {
+	block := func(mode, secret string) string {
+		active := "        active_key 1\n"
+		if mode == "receive-only" {
+			active = ""
+		}
+		return "    version 3\n    auth_hmac {\n        key 1 hex:" + secret + "\n" + active + "        mode " + mode + "\n    }\n"
+	}
+	k1 := strings.Repeat("00", 32)
+	k2 := strings.Repeat("11", 32)
+	a := node{name: "a", priority: 150, extra: block("enforce", k1)}
+	b := node{name: "b", priority: 100, extra: block("enforce", k2)}
+	rep := analyze(t, a, b)
+	if r := rep.Routers[0]; len(r.HeldBy) != 2 {
+		t.Errorf("different keys: held by %v, want both", r.HeldBy)
+	}
+	if !slices.ContainsFunc(rep.Warnings, func(w Warning) bool {
+		return strings.Contains(w.Msg, "master at once") && strings.Contains(w.Msg, "key 1")
+	}) {
+		t.Errorf("no warning naming the key: %+v", rep.Warnings)
+	}
+
+	a.extra, b.extra = block("receive-only", k1), block("permissive", k1)
+	rep = analyze(t, a, b)
+	if r := rep.Routers[0]; !slices.Equal(r.HeldBy, []string{"a"}) {
+		t.Errorf("receive-only beside permissive: held by %v, want a", r.HeldBy)
+	}
+}

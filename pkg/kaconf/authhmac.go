@@ -286,3 +286,34 @@ func receiverSeverity(receiver *AuthHMAC) Severity {
 	}
 	return SevError
 }
+
+// HMACDeafness says why to's daemon drops from's adverts by the auth_hmac
+// rules ("" when it accepts them): a node without auth_hmac drops signed
+// adverts (their length is wrong for it); enforce drops unsigned adverts;
+// enforce and permissive drop a signature made with a key they lack or hold
+// with other bytes; receive-only accepts everything. The what-if simulator
+// reads it to find nodes that cannot hear each other.
+func HMACDeafness(from, to *Instance) string {
+	a, b := from.AuthHMAC, to.AuthHMAC
+	signs := a != nil && a.signs()
+	switch {
+	case a == nil && b == nil:
+		return ""
+	case b == nil:
+		if signs {
+			return "(" + to.Name + ") has no auth_hmac and drops the signed adverts of (" + from.Name + ")"
+		}
+		return ""
+	case b.Mode == "receive-only":
+		return ""
+	case !signs:
+		if b.Mode == "enforce" {
+			return "(" + to.Name + ") auth_hmac mode enforce drops the unsigned adverts of (" + from.Name + ")"
+		}
+		return ""
+	}
+	if id, ok := verifies(a, b); !ok {
+		return "(" + to.Name + ") auth_hmac lacks key " + strconv.Itoa(int(id)) + " that (" + from.Name + ") signs with, or holds other bytes for it"
+	}
+	return ""
+}

@@ -243,3 +243,37 @@ func TestAuthHMACCluster(t *testing.T) {
 		})
 	}
 }
+
+// Which auth_hmac pairs hear each other (the what-if simulator's rule).
+func TestHMACDeafness(t *testing.T) {
+	k1 := []HMACKey{{ID: 1, Secret: []byte("0123456789abcdef0123456789abcdef")}}
+	k1other := []HMACKey{{ID: 1, Secret: []byte("fedcba9876543210fedcba9876543210")}}
+	h := func(mode string, keys []HMACKey) *AuthHMAC {
+		active := uint8(1)
+		if mode == "receive-only" {
+			active = 0
+		}
+		return &AuthHMAC{Mode: mode, Keys: keys, ActiveKey: active}
+	}
+	for _, tc := range []struct {
+		name     string
+		from, to *AuthHMAC
+		deaf     bool
+	}{
+		{"neither", nil, nil, false},
+		{"signed to a node without auth_hmac", h("enforce", k1), nil, true},
+		{"unsigned to enforce", nil, h("enforce", k1), true},
+		{"unsigned to permissive", nil, h("permissive", k1), false},
+		{"receive-only sender to enforce", h("receive-only", k1), h("enforce", k1), true},
+		{"receive-only sender to permissive", h("receive-only", k1), h("permissive", k1), false},
+		{"signed to receive-only with other bytes", h("enforce", k1), h("receive-only", k1other), false},
+		{"same key", h("enforce", k1), h("enforce", k1), false},
+		{"other bytes, enforce", h("enforce", k1), h("enforce", k1other), true},
+		{"other bytes, permissive", h("enforce", k1), h("permissive", k1other), true},
+	} {
+		from, to := &Instance{Name: "A", AuthHMAC: tc.from}, &Instance{Name: "B", AuthHMAC: tc.to}
+		if got := HMACDeafness(from, to); (got != "") != tc.deaf {
+			t.Errorf("%s: HMACDeafness = %q, want deaf %v", tc.name, got, tc.deaf)
+		}
+	}
+}
