@@ -89,9 +89,6 @@ func (d *Daemon) acceptApplied(startup bool) error {
 		d.acceptSync()
 		return nil
 	}
-	if err := d.acceptCheck(); err != nil {
-		return err
-	}
 	if !slices.ContainsFunc(d.instances, func(in *instance) bool { return dropsTraffic(in.cfg) }) {
 		cfg := d.firewallConfig()
 		if err := st.fw.Delete(d.ctx, cfg.Table); err != nil {
@@ -113,11 +110,16 @@ func (d *Daemon) acceptStarted() {
 	d.acceptSync()
 }
 
-// acceptCheck refuses to start a configuration whose no_accept govrrp
-// could not enforce: a bad table name, or no nft command.
-func (d *Daemon) acceptCheck() error {
+// acceptCheck refuses a configuration whose no_accept govrrp could not
+// enforce: a bad table name, or no nft command. apply calls it before it
+// commits, so a reload that adds no_accept without nft leaves the running
+// configuration in place.
+func (d *Daemon) acceptCheck(cfg *kaconf.Config, next []*instance) error {
+	if d.accept.fw == nil {
+		return nil
+	}
 	var needs []string
-	for _, in := range d.instances {
+	for _, in := range next {
 		if dropsTraffic(in.cfg) {
 			needs = append(needs, in.name)
 		}
@@ -125,7 +127,7 @@ func (d *Daemon) acceptCheck() error {
 	if len(needs) == 0 {
 		return nil
 	}
-	if _, err := firewall.New(d.firewallConfig(), nil); err != nil {
+	if _, err := firewall.New(firewallConfigOf(cfg), nil); err != nil {
 		return fmt.Errorf("nftables (global_defs): %w", err)
 	}
 	if c, ok := d.accept.fw.(interface{ Check() error }); ok {
@@ -206,13 +208,16 @@ func (d *Daemon) acceptDrops() []firewall.Drop {
 	return slices.Compact(drops)
 }
 
-// firewallConfig is the table's settings from global_defs.
-func (d *Daemon) firewallConfig() firewall.Config {
+// firewallConfig is the table's settings from the running global_defs.
+func (d *Daemon) firewallConfig() firewall.Config { return firewallConfigOf(d.cfg) }
+
+// firewallConfigOf is the table's settings from c's global_defs.
+func firewallConfigOf(c *kaconf.Config) firewall.Config {
 	cfg := firewall.Config{Table: firewall.DefaultTable, Priority: firewall.DefaultPriority}
-	if d.cfg == nil {
+	if c == nil {
 		return cfg
 	}
-	g := d.cfg.Global
+	g := c.Global
 	if g.NFTablesTable != "" {
 		cfg.Table = g.NFTablesTable
 	}

@@ -289,6 +289,35 @@ func TestAcceptReload(t *testing.T) {
 	})
 }
 
+// A reload that adds no_accept on a host without nft is refused before it
+// commits: the running configuration (accept, nothing dropped) stays, and
+// the master stays master.
+func TestAcceptReloadRefusedWithoutNft(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		seg := transport.NewSegment()
+		a, fw, _ := acceptNode(t, seg, "192.0.2.11", acceptConf("", "MASTER", 100, ""))
+		time.Sleep(5 * time.Second)
+		fw.mu.Lock()
+		fw.checkErr = errors.New("no nft command")
+		fw.mu.Unlock()
+		out := reloadNode(t, a, acceptConf("", "MASTER", 100, "no_accept"))
+		if out.err == nil || !strings.Contains(out.err.Error(), "no_accept (vrrp_instance VI_1) cannot be enforced") {
+			t.Fatalf("reload error %v, want no_accept refused", out.err)
+		}
+		synctest.Wait()
+		if got := fw.state(); len(got) != 0 {
+			t.Errorf("refused reload left firewall %v", got)
+		}
+		if acc := a.d.cfg.Instances[0].Accept; acc != nil {
+			t.Errorf("refused reload replaced the running configuration (accept %v)", *acc)
+		}
+		if a.state() != "MASTER" {
+			t.Errorf("a = %s after the refused reload, want MASTER", a.state())
+		}
+		a.stop(t)
+	})
+}
+
 // A failed batch is logged, not fatal, and retried on the next change
 // (here: the next state change).
 func TestAcceptRetriesAfterFailure(t *testing.T) {

@@ -78,6 +78,9 @@ func (d *Daemon) apply(cfg *kaconf.Config) (applyReport, error) {
 	if err != nil {
 		return rep, err
 	}
+	if err := d.acceptCheck(cfg, next); err != nil { // no_accept needs nft (accept.go)
+		return rep, err
+	}
 
 	// Committed from here on: nothing below refuses the configuration.
 	for _, in := range old {
