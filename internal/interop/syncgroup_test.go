@@ -200,6 +200,33 @@ func sgStart(t *testing.T, n *node, conf string, prio int) {
 	}
 }
 
+// predictSyncCut is `config check --what-if` on the lab's two files: a's
+// lan interface down must move both members to b (VI_2 with its group) and
+// back on recovery, as the wire then shows. It returns the predicted time.
+func predictSyncCut(t *testing.T, a *node, confA string, b *node, confB string) string {
+	t.Helper()
+	rep := predict(t, a, confA, b, confB)
+	var takes []string
+	for _, f := range rep.Failures {
+		if f.Node != "iop_a" || f.Kind != "interface" || f.Name != ifname {
+			continue
+		}
+		for _, o := range f.Outcomes {
+			if labName(o.After) != "b" || labName(o.Recovered) != "a" || o.NotSimulated != "" {
+				t.Errorf("interop: what-if for a's %s down, %s: after %v, recovered %v (%s); want b, then a", ifname, o.Router, o.After, o.Recovered, o.NotSimulated)
+			}
+			takes = append(takes, o.Router+" "+o.Takes)
+		}
+		if len(f.Outcomes) != 2 {
+			t.Errorf("interop: what-if for a's %s down has %d outcomes, want both members: %+v", ifname, len(f.Outcomes), f.Outcomes)
+		}
+	}
+	if len(takes) == 0 {
+		t.Fatalf("interop: no what-if prediction for a's %s down in %+v", ifname, rep.Failures)
+	}
+	return strings.Join(takes, ", ")
+}
+
 func TestSyncGroupInterop(t *testing.T) {
 	for _, p := range pairings {
 		t.Run(p.String(), func(t *testing.T) { runSyncGroup(t, p) })
@@ -226,11 +253,13 @@ func runSyncGroup(t *testing.T, p pairing) {
 	// a first, alone: it is master before b starts, so both nodes' group
 	// notify lines do not depend on which daemon starts faster.
 	down := 3*sgAdvert + time.Duration(256-100)*sgAdvert/256
-	sgStart(t, a, syncGroupConf("iop_a", 150, script(a)), 150)
+	confA, confB := syncGroupConf("iop_a", 150, script(a)), syncGroupConf("iop_b", 100, script(b))
+	cutPrediction := predictSyncCut(t, a, confA, b, confB)
+	sgStart(t, a, confA, 150)
 	if err := sgWaitOwners(startupMargin+2*down, "a/a", a, b); err != nil {
 		fail(t, "interop: a alone: "+err.Error(), a, b)
 	}
-	sgStart(t, b, syncGroupConf("iop_b", 100, script(b)), 100)
+	sgStart(t, b, confB, 100)
 	if _, err := holdOwnersFor(4*down, "a/a", a, b); err != nil {
 		fail(t, "interop: before the cut: "+err.Error(), a, b)
 	}
@@ -252,7 +281,7 @@ func runSyncGroup(t *testing.T, p pairing) {
 	if early := down - sgAdvert - 5*time.Millisecond; took < early {
 		t.Errorf("both VIPs on b %v after the cut, before b's VI_1 Master_Down_Interval could end (%v): the group went MASTER before every member wanted it", took, early)
 	}
-	t.Logf("MEASURE syncgroup %s: cable cut on a's VI_1 link -> both VIPs on b in %v (Master_Down_Interval %v)", p, took.Round(time.Millisecond), down)
+	t.Logf("MEASURE syncgroup %s: cable cut on a's VI_1 link -> both VIPs on b in %v (Master_Down_Interval %v; what-if: %s)", p, took.Round(time.Millisecond), down, cutPrediction)
 
 	if err := a.host.SetCarrier(tl.lan, ifname, true); err != nil {
 		t.Fatal(err)
