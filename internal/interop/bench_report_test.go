@@ -16,12 +16,15 @@ import (
 )
 
 // benchEnv reads the knobs of `make bench`: BENCH_ROUNDS, BENCH_SCALE,
-// BENCH_WINDOW (the scale rows' measuring window), BENCH_QUICK, BENCH_OUT.
+// BENCH_WINDOW (the scale rows' measuring window), BENCH_QUICK, BENCH_OUT,
+// BENCH_LINKS (0 skips the four-link rows, 1 runs them; default: on unless
+// quick).
 type benchEnv struct {
 	rounds int
 	scale  int
 	window time.Duration
 	quick  bool
+	links  bool
 	out    string
 }
 
@@ -41,6 +44,10 @@ func readBenchEnv() benchEnv {
 	}
 	if s := os.Getenv("BENCH_OUT"); s != "" {
 		e.out = s
+	}
+	e.links = !e.quick
+	if s := os.Getenv("BENCH_LINKS"); s != "" {
+		e.links = s != "0"
 	}
 	return e
 }

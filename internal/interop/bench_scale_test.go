@@ -202,9 +202,18 @@ func benchScaleCell(b *testing.B, im impl, n int, window time.Duration, res *ben
 	start := time.Now()
 	a.startScale(scaleConf("iop_a", n, prioHigh), prioHigh, extra...)
 	bk.startScale(scaleConf("iop_b", n, prioLow), prioLow, extra...)
-	err := netlab.WaitFor(context.Background(), 60*time.Second, 10*time.Millisecond, func() (bool, error) {
-		ha, err1 := scaleHeld(a, n)
-		hb, err2 := scaleHeld(bk, n)
+	settleScale(b, 60*time.Second, n, func(nd *node) (int, error) { return scaleHeld(nd, n) }, a, bk)
+	settle := time.Since(start)
+	res.add(row("settle"), unitS, im, settle.Seconds())
+	measureScale(b, im, n, window, settle, row, res, a, bk)
+}
+
+// settleScale waits until a holds all n VIPs and bk none (held counts a
+// node's VIPs).
+func settleScale(b *testing.B, limit time.Duration, n int, held func(*node) (int, error), a, bk *node) {
+	err := netlab.WaitFor(context.Background(), limit, 10*time.Millisecond, func() (bool, error) {
+		ha, err1 := held(a)
+		hb, err2 := held(bk)
 		if err := cmpOr(err1, err2); err != nil {
 			return false, err
 		}
@@ -213,8 +222,12 @@ func benchScaleCell(b *testing.B, im impl, n int, window time.Duration, res *ben
 	if err != nil {
 		fail(b, "bench: scale did not settle: "+err.Error(), a, bk)
 	}
-	settle := time.Since(start)
-	res.add(row("settle"), unitS, im, settle.Seconds())
+}
+
+// measureScale runs the two measuring windows (idle, then 8 busy loops) of
+// a settled master a and backup bk with n instances, records the rows
+// (named by row) and stops both daemons.
+func measureScale(b *testing.B, im impl, n int, window, settle time.Duration, row func(string) string, res *benchResults, a, bk *node) {
 	pa, pb := daemonPids(b, a), daemonPids(b, bk)
 	for _, loaded := range []bool{false, true} {
 		label := "idle"

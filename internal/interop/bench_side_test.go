@@ -48,6 +48,15 @@ func BenchmarkSideBySide(b *testing.B) {
 			benchScaleCell(b, govrrp, env.scale, env.window, res, "--no-vip-lease")
 		})
 	}
+	if env.links {
+		for round := range env.rounds {
+			for _, im := range []impl{keepalived, govrrp} {
+				b.Run(fmt.Sprintf("links/%dx%d/%s/round%d", benchLinks, env.scale, im.short(), round+1), func(b *testing.B) {
+					benchLinksCell(b, im, env.scale, env.window, res)
+				})
+			}
+		}
+	}
 	report := benchHeader(env, started) + res.table()
 	b.Logf("side by side:\n%s", report)
 	fmt.Fprint(os.Stdout, "\n"+report)
