@@ -89,6 +89,12 @@ func runDaemon(ctx context.Context, f runFlags) error {
 		return &exitError{code: 2, msg: fmt.Sprintf("--log-format %q: want text or json", f.logJSON)}
 	}
 	log := slog.New(h)
+	if ns := configNetNamespace(f); ns != "" { // netns.go
+		netnsPaths(&f, ns)
+		if err := enterNetNamespace(ns, log); err != nil {
+			return &exitError{code: 1, msg: err.Error()}
+		}
+	}
 	release := daemon.ReleasePolicy("")
 	if f.releaseVIPs != "" {
 		var err error

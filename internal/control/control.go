@@ -31,6 +31,9 @@ type Socket struct {
 	Interface string            `json:"interface"`
 	Family    string            `json:"family"`
 	Drops     map[string]uint64 `json:"drops,omitempty"`
+	// ReadBuffer is the socket's receive buffer in bytes as the kernel
+	// reports it (SO_RCVBUF, twice the request); 0 unknown.
+	ReadBuffer int `json:"rcvbuf,omitempty"`
 }
 
 // Instance is one vrrp_instance as `govrrp status` shows it.

@@ -54,6 +54,9 @@ func (d *Daemon) execute(in *instance, acts []fsm.Action) {
 // than the whole master-down interval.
 func (d *Daemon) sendAdvert(in *instance, prio uint8) {
 	in.advert.Priority = prio
+	if d.queueAdvert(in, prio) {
+		return // an aligned tick's advert: written with the others (advertbatch.go)
+	}
 	for _, dst := range in.dsts {
 		err := d.sendTo(in, in.src, dst)
 		if err != nil && prio == 0 {
@@ -73,11 +76,7 @@ func (d *Daemon) sendAdvert(in *instance, prio uint8) {
 
 // sendTo encodes the advert template for src and dst and sends it.
 func (d *Daemon) sendTo(in *instance, src, dst netip.Addr) error {
-	mode := vrrp.ChecksumPseudoHeader
-	if in.cfg.V3ChecksumAsV2 {
-		mode = vrrp.ChecksumMessageOnly
-	}
-	buf, err := in.marshalAdvert(in.sendBuf[:0], vrrp.MarshalOptions{Family: in.family, Src: src, Dst: dst, Checksum: mode})
+	buf, err := in.marshalAdvert(in.sendBuf[:0], advertOptions(in, src, dst))
 	if err != nil {
 		return fmt.Errorf("cannot encode advert: %w", err)
 	}
@@ -147,12 +146,19 @@ func (d *Daemon) removeStaleVIPs(in *instance) {
 // catches the one race the generation alone cannot (an expiry already
 // running while the loop re-arms, which then reads the new generation).
 func (d *Daemon) armTimer(in *instance, kind fsm.TimerKind, after time.Duration, gen uint64) {
-	after = d.advertAfter(in, kind, after) // many masters on one socket: one wake-up (align.go)
+	if d.schedAdvert(in, kind, after, gen) {
+		return // many masters on one socket: one wake-up (advertsched.go)
+	}
 	t := &in.timers[kind]
+	in.fast.lockArm(kind, after) // master-down: ordered against its own re-arm (fastpath.go)
+	defer in.fast.unlockArm(kind)
 	t.gen.Store(gen)
 	t.due = time.Now().Add(after)
 	if t.timer == nil {
 		t.timer = time.AfterFunc(after, func() {
+			if kind == fsm.TimerMasterDown && in.fast.rearmed(t) {
+				return // adverts heard meanwhile (fastpath.go)
+			}
 			d.post(loopEvent{in: in, ev: fsm.TimerFired(kind, t.gen.Load())})
 		})
 		return
@@ -161,6 +167,9 @@ func (d *Daemon) armTimer(in *instance, kind fsm.TimerKind, after time.Duration,
 }
 
 func (d *Daemon) stopTimer(in *instance, kind fsm.TimerKind) {
+	if kind == fsm.TimerAdvert {
+		d.unschedAdvert(in) // advertsched.go
+	}
 	t := &in.timers[kind]
 	if t.timer != nil {
 		t.timer.Stop()
@@ -202,6 +211,7 @@ func (d *Daemon) stateChanged(in *instance, a fsm.Action) {
 			state = "DELETED"
 		}
 		d.notify.Transition(in.name, state, int(in.machine.EffectivePriority()))
+		d.mailTransition(in, a.To) // smtp_alert (mail.go)
 	}
 	d.sdStatus()
 	if a.From == fsm.Releasing {

@@ -1,17 +1,15 @@
 package daemon
 
-import (
-	"time"
-
-	"github.com/govrrp/govrrp/internal/fsm"
-)
+import "time"
 
 // Aligned advert timers (issue 11, cost at scale). When many instances
 // share one socket, each master's Adver_Timer is quantised to the next
-// multiple of its own interval on the wall clock, so all masters of one
-// interval on that socket fire at the same instant: one wake-up of the
-// timer goroutines and the loop instead of one per instance, and backups
-// receive the adverts as one burst that a single socket wake-up drains.
+// multiple of its own interval (on a grid anchored at a whole wall-clock
+// second), so all masters of one interval on that socket fire at the same
+// instant: they share the socket's schedule (advertsched.go), one timer
+// and one loop event per tick instead of one per instance, their adverts
+// leave in one batch (advertbatch.go), and backups receive them as one
+// burst that a single socket wake-up drains.
 //
 // RFC 9568 (6.4.3) only asks the master to advertise every
 // Advertisement_Interval; the quantised timer is never longer than the
@@ -34,32 +32,18 @@ const alignMinShared = 8
 // before, rather than lose adverts.
 const alignBufPerAdvert = 2048
 
-// advertAfter returns when in's advert timer armed now for after should
-// fire.
-func (d *Daemon) advertAfter(in *instance, kind fsm.TimerKind, after time.Duration) time.Duration {
-	if kind != fsm.TimerAdvert || after <= 0 || in.mux == nil {
-		return after
+// aligns reports whether in's advert timer, armed for after, goes on its
+// socket's schedule (advertsched.go) rather than its own timer.
+func (d *Daemon) aligns(in *instance, after time.Duration) bool {
+	if after <= 0 || in.mux == nil {
+		return false
 	}
 	n := in.mux.Registered()
-	if n < alignMinShared || !burstFits(in.mux.ReadBufferSize(), n) {
-		return after
-	}
-	return alignedAfter(time.Now(), after)
+	return n >= alignMinShared && burstFits(in.mux.ReadBufferSize(), n)
 }
 
 // burstFits: a receive buffer of rcvbuf bytes (-1 unknown: an in-memory
 // queue of whole packets) holds a burst of n adverts.
 func burstFits(rcvbuf, n int) bool {
 	return rcvbuf < 0 || rcvbuf >= n*alignBufPerAdvert
-}
-
-// alignedAfter is the time from now to the last multiple of period (since
-// the Unix epoch) that is not later than now+period: in (0, period].
-func alignedAfter(now time.Time, period time.Duration) time.Duration {
-	due := now.Add(period)
-	phase := time.Duration(due.UnixNano() % int64(period))
-	if a := period - phase; a > 0 {
-		return a
-	}
-	return period
 }

@@ -12,25 +12,36 @@ import (
 	"github.com/govrrp/govrrp/internal/transport"
 )
 
-func TestAlignedAfter(t *testing.T) {
+// TestSchedNext: a schedule's due time is the last point of the interval's
+// grid not later than now+interval: never later than one interval, back on
+// the grid after a late expiry, the same instant for every instance of one
+// interval whatever the moment it was armed.
+func TestSchedNext(t *testing.T) {
 	const p = 10 * time.Millisecond
 	base := time.Unix(1_700_000_000, 0) // on every grid of whole milliseconds
+	s := &advertSched{epoch: base}
 	for _, tc := range []struct {
 		now  time.Duration // since base
-		want time.Duration
+		want time.Duration // due, since base
 	}{
-		{0, p}, // on the grid: one whole interval
-		{3 * time.Millisecond, 7 * time.Millisecond},                         // first arm mid-interval: the next grid point
-		{10*time.Millisecond + 50*time.Microsecond, p - 50*time.Microsecond}, // a timer that fired late: back on the grid
-		{19*time.Millisecond + 999*time.Microsecond, time.Microsecond},
+		{0, p},                    // on the grid: one whole interval
+		{3 * time.Millisecond, p}, // first arm mid-interval: the next grid point
+		{10*time.Millisecond + 50*time.Microsecond, 2 * p}, // a timer that fired late: back on the grid
+		{19*time.Millisecond + 999*time.Microsecond, 2 * p},
+		{20 * time.Millisecond, 3 * p},
 	} {
-		got := alignedAfter(base.Add(tc.now), p)
-		if got != tc.want {
-			t.Errorf("alignedAfter(+%v, %v) = %v, want %v", tc.now, p, got, tc.want)
+		now := base.Add(tc.now)
+		got := s.next(now, p)
+		if !got.Equal(base.Add(tc.want)) {
+			t.Errorf("next(+%v, %v) = +%v, want +%v", tc.now, p, got.Sub(base), tc.want)
 		}
-		if got <= 0 || got > p {
-			t.Errorf("alignedAfter(+%v) = %v outside (0, %v]: a master must never advertise later than its interval", tc.now, got, p)
+		if a := got.Sub(now); a <= 0 || a > p {
+			t.Errorf("next(+%v) is %v away, outside (0, %v]: a master must never advertise later than its interval", tc.now, a, p)
 		}
+	}
+	// Another interval on the same schedule shares the grid points it can.
+	if got := s.next(base.Add(3*time.Millisecond), 100*time.Millisecond); !got.Equal(base.Add(100 * time.Millisecond)) {
+		t.Errorf("next(+3ms, 100ms) = +%v, want +100ms", got.Sub(base))
 	}
 }
 

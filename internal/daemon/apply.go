@@ -52,11 +52,18 @@ const notifyCloseBudget = 2 * time.Second
 // new ones start. Trackers restart only where their configuration changed.
 func (d *Daemon) apply(cfg *kaconf.Config) (applyReport, error) {
 	var rep applyReport
-	startup := d.view.Load() == nil // nothing published yet: the first apply
+	startup := d.view.Load() == nil                          // nothing published yet: the first apply
+	if err := d.keepNetNamespace(cfg, startup); err != nil { // ifaces_netns.go
+		return rep, err
+	}
 	next, err := d.resolveInstances(cfg)
 	if err != nil {
 		return rep, err
 	}
+	if err := d.applyProcess(cfg, startup); err != nil { // procsched.go
+		return rep, err
+	}
+	defer d.holdProcess()() // the work below is not real-time (procsched.go)
 	old := d.instances
 	byID := map[identity]*instance{}
 	for _, in := range old {
@@ -96,6 +103,7 @@ func (d *Daemon) apply(cfg *kaconf.Config) (applyReport, error) {
 	}
 	d.cfg = cfg
 	d.instances = final
+	d.applyPacing(cfg) // GARP/NA spacing before any instance announces (garpextra.go)
 	d.applyStatic(cfg) // static_* before any instance starts (routes.go)
 	d.releaseConflicting(added)
 	for _, in := range added {
@@ -109,13 +117,17 @@ func (d *Daemon) apply(cfg *kaconf.Config) (applyReport, error) {
 			d.instances = slices.DeleteFunc(d.instances, func(x *instance) bool { return x == in })
 		}
 	}
+	d.sizeRxBufs() // after attach: shares of new and reloaded instances (rxbufs.go)
 	d.applySyncGroups(cfg)
 	d.publishView()
 	if err := d.acceptApplied(startup); err != nil { // no_accept firewall (accept.go)
 		return rep, err
 	}
 	d.swapNotifier()
+	d.applyMail(cfg) // smtp_alert (mail.go)
 	d.planTracking()
+	d.planIfaceDelays() // ifaces_delay.go
+	d.dynamicForget()   // ifaces_dyn.go
 	d.syncTrackers(specs)
 	// New tracks report first: a kept master given a new weight-0 script
 	// must not go FAULT for the moment before its first result.
@@ -133,6 +145,7 @@ func (d *Daemon) apply(cfg *kaconf.Config) (applyReport, error) {
 			d.startInstance(in)
 		}
 	}
+	d.fifoStatesOnReload(startup) // notifyextra.go
 	return rep, nil
 }
 
@@ -144,7 +157,9 @@ func (d *Daemon) resolveInstances(cfg *kaconf.Config) ([]*instance, error) {
 	for _, c := range cfg.Instances {
 		in, err := newInstance(c, d.lookup, d.opts.ReleaseVIPs.fsmMode())
 		if err != nil {
-			return nil, err
+			if in, err = d.dynamicInstance(c, cfg, err); err != nil { // ifaces_dyn.go
+				return nil, err
+			}
 		}
 		useMcastGroup(in, c, &cfg.Global)
 		in.changes = &d.changes
@@ -166,7 +181,8 @@ func (d *Daemon) planFor(cfg *kaconf.Config, next []*instance) ([]trackerSpec, e
 	}
 	keys := map[trackKey]bool{}
 	for _, nw := range next {
-		for _, u := range append(usesOf(nw.cfg, nw.ifname, nw.src), groupUses(cfg, nw.name)...) {
+		uses := append(usesOf(nw.cfg, nw.ifname, nw.src), groupUses(cfg, nw.name)...)
+		for _, u := range append(uses, trackGroupUses(cfg, nw.name)...) { // trackgroup.go
 			keys[u.key] = true
 		}
 	}
@@ -227,6 +243,7 @@ func (d *Daemon) reconfigure(in, nw *instance) {
 		d.announceVIPs(in)
 	}
 	d.rerouteReloaded(in, oldCfg, master)
+	in.fast.clear() // the machine's config changes (fastpath.go)
 	d.actBuf = in.machine.Reconfigure(nw.machine.Config(), d.actBuf[:0])
 	d.execute(in, d.actBuf)
 	in.publish(in.identityView)
@@ -257,6 +274,9 @@ type sockUse struct {
 
 // attach acquires the instance's shared socket and registers its VRID.
 func (d *Daemon) attach(in *instance) error {
+	if d.dynamicWaits(in) {
+		return nil // dynamic_interfaces: attached when the interface appears (ifaces_dyn.go)
+	}
 	if err := d.attachVMAC(in); err != nil {
 		return err
 	}
@@ -286,6 +306,7 @@ func (d *Daemon) attach(in *instance) error {
 func (d *Daemon) watchSocket(mux *transport.Mux, cfg transport.Config) *sockUse {
 	ctx, stop := context.WithCancel(d.ctx)
 	use := &sockUse{stats: newSocketStats(cfg), stop: stop}
+	use.stats.kernelDrops, use.stats.readBuffer = mux.KernelDrops, mux.ReadBufferSize // rxbufs.go
 	mux.SetUnknown(d.unknownReceiver(use.stats))
 	go func() {
 		select {
@@ -373,7 +394,8 @@ func notifyFingerprint(cfg *kaconf.Config) notifyFP {
 	}
 	for _, g := range cfg.SyncGroups {
 		fp.Groups = append(fp.Groups, notifyInstanceFP{Name: g.Name,
-			Scripts: [7]string{g.Notify, g.NotifyMaster, g.NotifyBackup, g.NotifyFault, g.NotifyStop}, RunAs: g.RunAs})
+			Scripts: [7]string{g.Notify, g.NotifyMaster, g.NotifyBackup, g.NotifyFault, g.NotifyStop}, RunAs: g.RunAs,
+			Flags: [2]bool{false, g.NotifyPriorityChanges}})
 	}
 	return fp
 }

@@ -76,7 +76,7 @@ func (p *statusProvider) Status() control.Status {
 		st.Instances = append(st.Instances, in.snapshot())
 	}
 	for _, sock := range view.sockets {
-		st.Sockets = append(st.Sockets, control.Socket{Interface: sock.Interface, Family: sock.Family, Drops: sock.snapshot()})
+		st.Sockets = append(st.Sockets, control.Socket{Interface: sock.Interface, Family: sock.Family, Drops: sock.snapshot(), ReadBuffer: sock.rcvbuf()})
 	}
 	return st
 }

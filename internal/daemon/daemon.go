@@ -25,6 +25,7 @@ import (
 	"github.com/govrrp/govrrp/internal/control"
 	"github.com/govrrp/govrrp/internal/fsm"
 	"github.com/govrrp/govrrp/internal/kadump"
+	"github.com/govrrp/govrrp/internal/procsched"
 	"github.com/govrrp/govrrp/internal/track"
 	"github.com/govrrp/govrrp/internal/transport"
 	"github.com/govrrp/govrrp/internal/vip"
@@ -112,15 +113,22 @@ type Daemon struct {
 	statsBase   kadump.StatsBaseline // keepalived's STATS_CLEAR: what dumps subtract
 	sdActive    bool                 // READY=1 sent: state changes update STATUS=
 	sdFailed    bool                 // an sd_notify error was logged
+	sdDirty     time.Time            // a state change since the last STATUS= (sdnotify.go); zero: none
 	newTrackers trackerFactory
 	newNotifier notifierFactory
-	lease       leaseTimer   // VIP lease renewal (lease.go)
-	releasing   []*instance  // stopped masters still holding their VIPs (release.go)
-	static      staticState  // static_* the last apply installed (routes.go)
-	accept      acceptState  // no_accept firewall (accept.go)
-	sync        syncState    // vrrp_sync_group membership and faults (syncgroup.go)
-	startup     startupDelay // instances waiting for vrrp_startup_delay (startup.go)
-	promote     promoteState // promote_secondaries set by govrrp (promote.go)
+	lease       leaseTimer      // VIP lease renewal (lease.go)
+	releasing   []*instance     // stopped masters still holding their VIPs (release.go)
+	static      staticState     // static_* the last apply installed (routes.go)
+	accept      acceptState     // no_accept firewall (accept.go)
+	sync        syncState       // vrrp_sync_group membership and faults (syncgroup.go)
+	startup     startupDelay    // instances waiting for vrrp_startup_delay (startup.go)
+	promote     promoteState    // promote_secondaries set by govrrp (promote.go)
+	mail        mailState       // smtp_alert mails (mail.go)
+	ifd         ifaceDelayState // interface_up_down_delays (ifaces_delay.go)
+	dyn         dynState        // dynamic_interfaces (ifaces_dyn.go)
+	adverts     advertState     // aligned masters' advert schedules and batch (advertsched.go)
+
+	proc *procsched.Manager // process knobs, nil in tests (procsched.go)
 }
 
 // daemonView is an immutable copy of the instance and socket lists.
@@ -147,6 +155,8 @@ type loopEvent struct {
 	do func()
 	// leaseTick: the VIP lease renewal timer fired (lease.go).
 	leaseTick bool
+	// leaseReport: the renewer found leased VIPs missing (renewer.go).
+	leaseReport *leaseReport
 	// routesDeleted: the netlink watch saw a watched route, rule or
 	// address deleted (routes.go).
 	routesDeleted bool
@@ -157,6 +167,10 @@ type loopEvent struct {
 	garp *garpTick
 	// startupTick: vrrp_startup_delay is over (startup.go).
 	startupTick bool
+	// ifaceDelay: a held interface change's delay ran out (ifaces_delay.go).
+	ifaceDelay *ifaceDelayTick
+	// advertTick: a socket's advert schedule is due (advertsched.go).
+	advertTick *advertSched
 }
 
 // eventQueueLen bounds how many inputs may wait for the loop; beyond it
@@ -178,9 +192,15 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 
+	applyMemoryDefaults(log) // GOGC default unless set (memory.go)
+	applyNetlinkBufs(cfg)    // vrrp_netlink_*_rcv_bufs (netlinkbufs.go)
 	dp := productionDeps()
 	dp.addrs = vipManager(o) // leased unless --no-vip-lease
 	d := newDaemon(cfg, o, dp)
+	if err := d.startProcess(); err != nil { // vrrp_rt_priority & co. (procsched.go)
+		return err
+	}
+	defer d.stopProcess()
 	d.useSystemFirewall() // no_accept drops through nft (accept.go)
 	defer d.announce.Close()
 
@@ -257,7 +277,7 @@ type deps struct {
 }
 
 func productionDeps() deps {
-	return deps{listen: transport.Listen, addrs: vip.NewManager(nil), announce: vip.NewAnnouncer(),
+	return deps{listen: transport.Listen, addrs: vip.NewManager(nil), announce: vip.NewPacer(vip.NewAnnouncer(), nil),
 		lookup:   addrLookup{primary: transport.PrimaryAddr, interfaceOf: transport.InterfaceOf},
 		trackers: systemTrackers, notifier: systemNotifier, vmacs: vip.NewVMACs(nil)}
 }

@@ -385,15 +385,17 @@ vrrp_sync_group G {
     group {
         VI_1
     }
-    smtp_alert
+    track_bfd {
+        b1
+    }
 }
 `+fmt.Sprintf(twoNodeConf, "BACKUP", 100, "1", "use_vmac_addr"))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	err := checkNotActedOn(log, cfg, false)
 	if err == nil {
-		t.Fatal("a file with use_vmac and a sync group's smtp_alert was accepted")
+		t.Fatal("a file with use_vmac_addr and a sync group's track_bfd was accepted")
 	}
-	for _, want := range []string{"keepalived.conf:10:5: smtp_alert (in vrrp_sync_group)", "keepalived.conf:18:5: use_vmac_addr (in vrrp_instance)", "--allow-unimplemented"} {
+	for _, want := range []string{"keepalived.conf:10:5: track_bfd (in vrrp_sync_group)", "keepalived.conf:20:5: use_vmac_addr (in vrrp_instance)", "--allow-unimplemented"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}

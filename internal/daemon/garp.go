@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/govrrp/govrrp/internal/fsm"
+	"github.com/govrrp/govrrp/internal/vip"
 )
 
 // Gratuitous ARP / unsolicited NA scheduling, as keepalived 2.2.7 does it:
@@ -27,6 +28,7 @@ const (
 	garpSecondBurst garpKind = iota // garp_master_delay after becoming master
 	garpRefresh                     // every garp_master_refresh while master
 	garpLowerPrio                   // garp_lower_prio_delay after a lower-priority advert
+	garpExtraIf                     // every garp_extra_if on the other interfaces (garpextra.go)
 	numGarpKinds
 )
 
@@ -59,9 +61,18 @@ func (d *Daemon) armGarp(in *instance, kind garpKind, after time.Duration) {
 	p.timer = time.AfterFunc(after, func() { d.post(loopEvent{garp: tick}) })
 }
 
-// stopGarp cancels every pending follow-up of in (it is no longer master,
-// or is releasing: the new master's announcements must win).
+// stopGarp cancels every pending follow-up of in and whatever of its
+// announcements the pacer still holds (it is no longer master, or is
+// releasing: the new master's announcements must win).
 func (d *Daemon) stopGarp(in *instance) {
+	d.stopGarpTimers(in)
+	if p, ok := d.announce.(pacedAnnouncer); ok {
+		p.Cancel(in.vips)
+	}
+}
+
+// stopGarpTimers cancels the pending follow-ups only.
+func (d *Daemon) stopGarpTimers(in *instance) {
 	for k := range in.garp.pending {
 		p := &in.garp.pending[k]
 		if p.timer != nil {
@@ -92,6 +103,8 @@ func (d *Daemon) onGarpTick(t *garpTick) {
 		d.scheduleRefresh(in)
 	case garpLowerPrio:
 		d.burst(in, in.cfg.GarpLowerPrioRepeat)
+	case garpExtraIf:
+		d.extraIfTick(in)
 	}
 }
 
@@ -100,7 +113,8 @@ func (d *Daemon) onGarpTick(t *garpTick) {
 // refresh (garp_master_refresh).
 func (d *Daemon) announceVIPs(in *instance) {
 	d.burst(in, masterRepeat(in))
-	d.stopGarp(in)
+	d.stopGarpTimers(in) // not the pacer's queue: it holds this burst
+	d.scheduleExtraIf(in)
 	if in.cfg.GarpMasterDelay > 0 {
 		d.armGarp(in, garpSecondBurst, in.cfg.GarpMasterDelay)
 		return
@@ -136,15 +150,20 @@ func masterRepeat(in *instance) int {
 	return defaultGarpRepeat
 }
 
-func refreshRepeat(in *instance) int {
-	if r := in.cfg.GarpMasterRefreshRepeat; r > 0 {
-		return r
-	}
-	return 1
-}
+// refreshRepeat is garp_master_refresh_repeat. 0 comes only from
+// vrrp_min_garp's default: keepalived 2.2.7 then sends nothing at a refresh
+// (seen on the wire), and so does govrrp.
+func refreshRepeat(in *instance) int { return max(in.cfg.GarpMasterRefreshRepeat, 0) }
 
-func (d *Daemon) burst(in *instance, repeat int) {
-	if err := d.announce.AnnounceBurst(d.ctx, in.vips, repeat); err != nil {
+func (d *Daemon) burst(in *instance, repeat int) { d.burstOf(in, in.vips, repeat) }
+
+// burstOf announces addrs of in; with a pacer (vip.Pacer) it returns at
+// once, what the interface's budget does not allow yet being sent later.
+func (d *Daemon) burstOf(in *instance, addrs []vip.Address, repeat int) {
+	if repeat <= 0 || len(addrs) == 0 {
+		return
+	}
+	if err := d.announce.AnnounceBurst(d.ctx, addrs, repeat); err != nil {
 		d.log.Warn("gratuitous ARP/NA failed", "instance", in.name, "err", err)
 	}
 }

@@ -38,6 +38,7 @@ type instance struct {
 
 	machine *fsm.Machine
 	timers  [3]instanceTimer // indexed by fsm.TimerKind
+	fast    fastPath         // adverts the reader absorbs for the loop (fastpath.go)
 	garp    garpTimers       // follow-up gratuitous ARP/NA bursts (garp.go)
 
 	advert  vrrp.Advert // template for our adverts
@@ -94,6 +95,7 @@ type rxConfig struct {
 	peers  map[netip.Addr]peerTTL // unicast: the only accepted senders; nil for multicast
 	self   netip.Addr             // our own source: an advert from it is our own, looped back
 	params vrrp.InstanceParams
+	old    oldSeen // old_unicast_checksum auto-detection logged (oldchecksum.go)
 }
 
 // peerTTL is a unicast peer's accepted TTL range (unicast_peer's min_ttl /
@@ -239,6 +241,7 @@ func newInstance(c *kaconf.Instance, sys addrLookup, release fsm.ReleaseMode) (*
 		return nil, err
 	}
 	in := &instance{name: c.Name, cfg: c, family: vrrp.IPv4, version: vrrp.Version(c.Version)}
+	in.fast.base = time.Now() // before any reader or timer goroutine (fastpath.go)
 	if c.Family == 6 {
 		in.family = vrrp.IPv6
 	}
@@ -260,7 +263,8 @@ func newInstance(c *kaconf.Instance, sys addrLookup, release fsm.ReleaseMode) (*
 	in.sockCfg.Interface = vmacSocketInterface(c, in.ifname, in.vmac)
 
 	rx := &rxConfig{name: c.Name, vrid: c.VRID, family: in.family, peers: peers, self: in.src,
-		params: vrrp.InstanceParams{Version: in.version, AdverInt: c.AdverInt, CheckTTL: !unicast, Owner: c.Priority == 255}}
+		params: vrrp.InstanceParams{Version: in.version, AdverInt: c.AdverInt, CheckTTL: !unicast, Owner: c.Priority == 255,
+			OldChecksum: oldChecksumPolicy(c)}} // oldchecksum.go
 	in.advert = vrrp.Advert{Version: in.version, VRID: c.VRID, AdverInt: c.AdverInt}
 	if in.version == vrrp.V2 && c.AuthType == "PASS" {
 		rx.params.AuthType, rx.params.AuthData = vrrp.AuthPass, c.AuthPass
@@ -374,7 +378,15 @@ type socketStats struct {
 	Family    string
 	mu        sync.Mutex
 	drops     map[string]uint64
+	// kernelDrops reads the socket's kernel drop counter (a full receive
+	// buffer, transport.Mux.KernelDrops); nil in tests without a socket.
+	kernelDrops func() uint64
+	readBuffer  func() int // the socket's SO_RCVBUF; nil likewise
 }
+
+// dropKernelRcvbuf is the reason of packets the kernel dropped because the
+// socket's receive buffer was full (SO_RXQ_OVFL).
+const dropKernelRcvbuf = "kernel_rcvbuf_overflow"
 
 func newSocketStats(c transport.Config) *socketStats {
 	fam := "inet"
@@ -392,6 +404,12 @@ func (s *socketStats) countDrop(reason string) {
 
 func (s *socketStats) snapshot() map[string]uint64 {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.drops)
+	out := maps.Clone(s.drops)
+	s.mu.Unlock()
+	if s.kernelDrops != nil {
+		if n := s.kernelDrops(); n > 0 {
+			out[dropKernelRcvbuf] = n
+		}
+	}
+	return out
 }

@@ -25,6 +25,9 @@ type leasedAddrs struct {
 	expires  map[netip.Prefix]time.Time
 	renewals int // addresses renewed
 	lapsed   int // addresses the kernel deleted
+	// beforeRenew runs in RefreshGated between the dump and the renewals.
+	beforeRenew func()
+	fence       *leaseFence
 }
 
 func newLeasedAddrs() *leasedAddrs {
@@ -57,6 +60,12 @@ func (f *leasedAddrs) Add(a vip.Address) error {
 
 func (f *leasedAddrs) Remove(a vip.Address) error {
 	f.mu.Lock()
+	fc := f.fence
+	f.mu.Unlock()
+	if fc != nil {
+		fc.revoke(a) // as leasedManager.Remove
+	}
+	f.mu.Lock()
 	delete(f.expires, a.Prefix)
 	f.mu.Unlock()
 	return f.fakeAddrs.Remove(a)
@@ -69,26 +78,55 @@ func (f *leasedAddrs) Has(a vip.Address) (bool, error) {
 
 func (f *leasedAddrs) Lease() vip.Lease { return f.lease }
 
-// Refresh renews what is there and reports what is not, like vip.Manager.
-func (f *leasedAddrs) Refresh(addrs []vip.Address) ([]vip.Address, error) {
+// RefreshGated renews what is there and reports what is not, like
+// vip.Manager: a "dump" first, then one renewal per present address through
+// gate. A renewal is the kernel's RTM_NEWADDR: it creates the address if it
+// has gone since the dump (as Linux does). beforeRenew, when set, runs
+// between the dump and the renewals (the tests' way to block the renewer).
+func (f *leasedAddrs) RefreshGated(addrs []vip.Address, gate vip.Gate) ([]vip.Address, error) {
 	f.expire()
-	var missing []vip.Address
+	var missing, present []vip.Address
 	for _, a := range addrs {
 		if ok, _ := f.fakeAddrs.Has(a); !ok {
 			missing = append(missing, a)
 			continue
 		}
-		f.mu.Lock()
-		f.expires[a.Prefix] = time.Now().Add(f.lease.Lifetime)
-		f.renewals++
-		f.mu.Unlock()
+		present = append(present, a)
+	}
+	if hook := f.hook(); hook != nil {
+		hook()
+	}
+	for _, a := range present {
+		_ = gate(a, func() error {
+			f.mu.Lock()
+			f.expires[a.Prefix] = time.Now().Add(f.lease.Lifetime)
+			f.renewals++
+			f.mu.Unlock()
+			return f.fakeAddrs.Add(a) // the kernel creates what is gone
+		})
 	}
 	return missing, nil
 }
 
+func (f *leasedAddrs) hook() func() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.beforeRenew
+}
+
+// setFence is how the daemon fences removals against the renewer.
+func (f *leasedAddrs) setFence(fc *leaseFence) {
+	f.mu.Lock()
+	f.fence = fc
+	f.mu.Unlock()
+}
+
 // vanish deletes p behind the daemon's back (a lapse it did not see).
 func (f *leasedAddrs) vanish(p string) {
-	_ = f.Remove(vip.Address{Prefix: netip.MustParsePrefix(p)})
+	f.mu.Lock()
+	delete(f.expires, netip.MustParsePrefix(p))
+	f.mu.Unlock()
+	_ = f.fakeAddrs.Remove(vip.Address{Prefix: netip.MustParsePrefix(p)})
 }
 
 func (f *leasedAddrs) holds(p string) bool {

@@ -43,6 +43,11 @@ func notifySignals() (signals, func()) {
 
 // run builds the instances, starts them and serves events until ctx ends.
 func (d *Daemon) run(ctx context.Context, o Options, sig signals) error {
+	// startup_script before any instance, shutdown_script after the
+	// deferred cleanup below removed every VIP (lifecyclescripts.go).
+	d.runLifecycleScript(d.cfg, "startup_script")
+	defer func() { d.runLifecycleScript(d.cfg, "shutdown_script") }()
+	defer d.closeMail() // mail.go
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	defer d.cancel()
 
@@ -89,6 +94,7 @@ func (d *Daemon) run(ctx context.Context, o Options, sig signals) error {
 			d.onDumpSignal(s)
 		case e := <-d.events:
 			d.serve(e)
+			d.sdFlushStatus(len(d.events) == 0) // one STATUS= per burst (sdnotify.go)
 		}
 	}
 }
@@ -100,6 +106,8 @@ func (d *Daemon) serve(e loopEvent) {
 		e.do()
 	case e.leaseTick:
 		d.onLeaseTick()
+	case e.leaseReport != nil:
+		d.onLeaseReport(e.leaseReport)
 	case e.routesDeleted:
 		d.recheckRoutes()
 	case e.instancesStarted:
@@ -108,6 +116,10 @@ func (d *Daemon) serve(e loopEvent) {
 		d.onGarpTick(e.garp)
 	case e.startupTick:
 		d.onStartupTick()
+	case e.ifaceDelay != nil:
+		d.onIfaceDelayTick(*e.ifaceDelay)
+	case e.advertTick != nil:
+		d.onAdvertTick(e.advertTick)
 	case e.result != nil:
 		d.observeTrack(*e.result)
 		d.onTrackResult(*e.result)
@@ -125,9 +137,11 @@ func (d *Daemon) serve(e loopEvent) {
 
 // handle feeds one event to an instance's machine and carries out the actions.
 func (d *Daemon) handle(in *instance, ev fsm.Event) {
+	in.fast.clear() // the machine may change: adverts to the loop until republished (fastpath.go)
 	d.actBuf = in.machine.Handle(ev, d.actBuf[:0])
 	in.noteAdvert(ev, d.actBuf)
 	d.execute(in, d.actBuf)
+	d.publishFast(in, ev, d.actBuf)
 	in.publishDynamic()
 	d.syncFlush() // sync group directives the actions queued
 }
@@ -177,6 +191,7 @@ func (d *Daemon) receiver(in *instance) transport.Handler {
 			drops.dropped(time.Now(), m.Src, reason.String())
 			return
 		}
+		noteOldChecksum(d.log, rx, res.Checksum, m.Src) // oldchecksum.go
 		warning := ""
 		if res.Warnings != 0 {
 			// Accepted, but not as the RFC would have it (e.g. keepalived's
@@ -184,6 +199,9 @@ func (d *Daemon) receiver(in *instance) transport.Handler {
 			warning = authWarning(res)
 		}
 		in.countReceived(adv.Priority, warning)
+		if in.fast.absorb(in, adv.Priority, adv.AdverInt, m.Src) {
+			return // the master as expected: last-heard only (fastpath.go)
+		}
 		select {
 		case d.events <- loopEvent{in: in, ev: fsm.Advert(adv.Priority, adv.AdverInt, m.Src)}:
 		default:

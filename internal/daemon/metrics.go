@@ -36,6 +36,9 @@ func (d *Daemon) newMetrics() (*prometheus.Registry, error) {
 		return nil, err
 	}
 	d.metrics = m
+	if err := d.registerMailMetrics(reg); err != nil { // mail.go
+		return nil, err
+	}
 	return reg, nil
 }
 

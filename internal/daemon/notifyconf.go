@@ -64,7 +64,7 @@ func notifyConfig(cfg *kaconf.Config, log *slog.Logger) (notify.Config, error) {
 // tell (no scripts, no priority-change lines, no notify_deleted).
 func notifyInstance(r *commandResolver, cfg *kaconf.Config, in *kaconf.Instance) (*notify.Instance, error) {
 	ni := notify.Instance{Name: in.Name, NotifyDeleted: in.NotifyDeletedSet,
-		PriorityChanges: in.NotifyPriorityChanges || cfg.Global.VRRPNotifyPriorityChanges}
+		PriorityChanges: in.NotifyPriorityChanges || cfg.Global.VRRPNotifyPriorityChanges || groupPriorityChanges(cfg, in.Name)} // notifyextra.go
 	any := ni.NotifyDeleted || ni.PriorityChanges
 	for _, s := range []struct {
 		keyword, cmd string

@@ -259,7 +259,7 @@ func (d *Daemon) startRouteWatch(cfg *kaconf.Config) {
 	if !hasRoutes(cfg) {
 		return
 	}
-	if _, real := d.addrs.(*vip.Manager); !real {
+	if !isKernelAddrs(d.addrs) { // lease.go
 		return
 	}
 	w := &routeWatch{}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/govrrp/govrrp/internal/transport"
@@ -134,4 +135,58 @@ func publishedState(n *node) string {
 		return ""
 	}
 	return v.instances[0].snapshot().State
+}
+
+// State changes handled in one burst of the loop send one STATUS= line,
+// built when the queue ran empty (it lists every instance: rebuilding it
+// per change cost a flapping 255-instance backup 6.7 % of its CPU).
+func TestSdStatusOncePerBurst(t *testing.T) {
+	c := notifySocket(t)
+	seg := transport.NewSegment()
+	a := startNode(t, seg, "192.0.2.11", fmt.Sprintf(twoNodeConf, "MASTER", 150, "1", ""))
+	defer a.stop(t)
+	deadline := time.Now().Add(10 * time.Second)
+	for publishedState(a) != "MASTER" && time.Now().Before(deadline) {
+		next(t, c, 100*time.Millisecond)
+	}
+	for m := next(t, c, 200*time.Millisecond); m != ""; m = next(t, c, 200*time.Millisecond) {
+	} // drain start-up's messages
+
+	blocked := make(chan struct{})
+	a.d.events <- loopEvent{do: func() { <-blocked }}
+	const changes = 10
+	for range changes {
+		a.d.events <- loopEvent{do: func() { a.d.sdStatus() }}
+	}
+	close(blocked)
+	var status []string
+	for m := next(t, c, 500*time.Millisecond); m != ""; m = next(t, c, 500*time.Millisecond) {
+		if strings.HasPrefix(m, "STATUS=") {
+			status = append(status, m)
+		}
+	}
+	if len(status) != 1 || status[0] != "STATUS=1 instance: VI_1 MASTER" {
+		t.Errorf("after %d state changes in one burst: %q, want one STATUS=1 instance: VI_1 MASTER", changes, status)
+	}
+}
+
+// The status line's format, for one and for several instances.
+func TestStatusLine(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		want string
+	}{
+		{1, "1 instance: VI_1 BACKUP"},
+		{3, "3 instances: VI_1 BACKUP, VI_2 BACKUP, VI_3 BACKUP"},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			a := startNode(t, transport.NewSegment(), "192.0.2.11", schedConf(1, tc.n, 100))
+			var got string
+			onLoop(a, func() { got = a.d.statusLine() })
+			a.stop(t)
+			if got != tc.want {
+				t.Errorf("statusLine = %q, want %q", got, tc.want)
+			}
+		})
+	}
 }

@@ -244,6 +244,7 @@ func (d *Daemon) syncNotify(r *syncRun) {
 	if g, ok := d.notify.(interface{ GroupTransition(group, state string) }); ok {
 		g.GroupTransition(r.cfg.Name, notifyState(st))
 	}
+	d.mailGroup(r.cfg.Name, st) // smtp_alert (mail.go)
 }
 
 // notifyGroups is every sync group's notify set (scripts resolved as the

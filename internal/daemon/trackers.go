@@ -70,9 +70,7 @@ func systemTrackers(log *slog.Logger, cfg *kaconf.Config, need []trackKey) ([]tr
 				ForkDelay: p.ForkDelay, TerminateDelay: p.TerminateDelay})
 		}
 	}
-	if len(links) > 0 {
-		specs = append(specs, groupSpec("links", links, func() track.Tracker { return track.NewLinks(links) }))
-	}
+	specs = append(specs, linkSpecs(cfg, links)...) // netlink or linkbeat polling (ifaces_poll.go)
 	if len(addrs) > 0 {
 		// Any interface: track_src_ip asks whether the address is on the host.
 		specs = append(specs, groupSpec("addrs", addrs, func() track.Tracker { return track.NewAddrs(map[string][]netip.Addr{"": addrs}) }))

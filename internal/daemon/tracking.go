@@ -34,6 +34,9 @@ type trackUse struct {
 	reverse bool
 	// primary marks the instance's own interface: a fault, never a weight.
 	primary bool
+	// static names the track_group'd static line whose interface this is
+	// (trackgroup.go), "" for every other track.
+	static string
 	// fromStart: the instance has tracked it since it started, so a weight-0
 	// script faults it until its first result (see pendingFaults). A track a
 	// reload adds to a running instance counts from its first result only.
@@ -101,6 +104,9 @@ func describeTrack(u trackUse, r track.Result) string {
 			name = "source address " + ip
 		}
 	}
+	if u.static != "" {
+		name = u.static + ": interface " + u.key.name
+	}
 	word := stateWord(u, r)
 	if r.Detail != "" && !strings.HasPrefix(r.Detail, word) {
 		word += " (" + r.Detail + ")"
@@ -126,13 +132,25 @@ func stateWord(u trackUse, r track.Result) string {
 // onTrackResult records a result and re-evaluates every instance that
 // tracks the object: FAULT edges and priority changes go to the machines.
 func (d *Daemon) onTrackResult(r track.Result) {
+	if d.holdIfaceChange(r) { // interface_up_down_delays (ifaces_delay.go)
+		return
+	}
+	d.applyTrackResult(r)
+}
+
+// applyTrackResult is onTrackResult once any interface delay is over.
+func (d *Daemon) applyTrackResult(r track.Result) {
 	key := trackKey{r.Kind, r.Name}
 	st := d.tracks[key]
 	if st == nil {
 		return // a result for an object nothing tracks any more
 	}
 	changed := !st.seen || st.last.OK != r.OK || st.last.Value != r.Value
+	wasSeen := st.seen
 	st.last, st.seen = r, true
+	d.dynamicAppeared(r)                                      // dynamic_interfaces: socket first (ifaces_dyn.go)
+	defer d.dynamicGone(r)                                    // ... released once the machines went FAULT
+	defer d.restoreStaticOnLinkUp(key, r, changed && wasSeen) // trackgroup.go
 	for _, in := range st.users {
 		rows := d.trackRows(in)
 		in.publish(func(ci *control.Instance) { ci.Tracks = rows })
@@ -240,6 +258,7 @@ func (d *Daemon) planTracking() []trackKey {
 	}
 	for _, in := range d.instances {
 		in.tracks = append(usesOf(in.cfg, in.ifname, in.src), groupUses(d.cfg, in.name)...)
+		in.tracks = append(in.tracks, trackGroupUses(d.cfg, in.name)...) // trackgroup.go
 		for i := range in.tracks {
 			in.tracks[i].fromStart = in.machine.State() == fsm.Initialize
 		}

@@ -60,6 +60,16 @@ func BenchmarkSideBySide(b *testing.B) {
 	report := benchHeader(env, started) + res.table()
 	b.Logf("side by side:\n%s", report)
 	fmt.Fprint(os.Stdout, "\n"+report)
+	dir := writeBenchFile(b, env, "bench.txt", report)
+	if err := res.chartPNG(filepath.Join(dir, "bench.png"), unitMs, unitPct); err != nil {
+		b.Fatalf("bench: chart: %v", err)
+	}
+	b.Logf("bench: wrote %s/bench.txt and bench.png", dir)
+}
+
+// writeBenchFile writes text to BENCH_OUT/name (BENCH_OUT relative to the
+// module root) and returns the directory.
+func writeBenchFile(b *testing.B, env benchEnv, name, text string) string {
 	dir := env.out
 	if !filepath.IsAbs(dir) {
 		if root, err := moduleRoot(); err == nil {
@@ -69,13 +79,10 @@ func BenchmarkSideBySide(b *testing.B) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.Fatalf("bench: %v", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "bench.txt"), []byte(report), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
 		b.Fatalf("bench: %v", err)
 	}
-	if err := res.chartPNG(filepath.Join(dir, "bench.png"), unitMs, unitPct); err != nil {
-		b.Fatalf("bench: chart: %v", err)
-	}
-	b.Logf("bench: wrote %s/bench.txt and bench.png", dir)
+	return dir
 }
 
 // benchHeader says when, where and how noisy.

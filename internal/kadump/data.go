@@ -68,7 +68,7 @@ func tristate(b *bool) string {
 func writeGlobal(p printer, cfg *kaconf.Config) {
 	g := &cfg.Global
 	p("------< Global definitions >------")
-	ns := otherArg(cfg, "net_namespace")
+	ns := netNamespace(cfg)
 	if ns == "" {
 		ns = "(default)"
 	}

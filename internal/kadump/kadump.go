@@ -62,7 +62,7 @@ func FileName(k Kind, cfg *kaconf.Config) string {
 	switch k {
 	case Data:
 		if cfg != nil && useInstance(cfg) {
-			ns, inst := otherArg(cfg, "net_namespace"), otherArg(cfg, "instance")
+			ns, inst := netNamespace(cfg), otherArg(cfg, "instance")
 			switch {
 			case ns != "" && inst != "":
 				return "keepalived." + ns + "_" + inst + ".data"
@@ -146,6 +146,15 @@ func writeAtomic(path string, b []byte) (err error) {
 
 // otherArg is the first argument of a parsed-only line (top level or
 // global_defs) with keyword kw, or "".
+// netNamespace is the top-level net_namespace (typed since govrrp acts on
+// it), or a global_defs one kept raw.
+func netNamespace(cfg *kaconf.Config) string {
+	if cfg.Ifaces.NetNamespace != "" {
+		return cfg.Ifaces.NetNamespace
+	}
+	return otherArg(cfg, "net_namespace")
+}
+
 func otherArg(cfg *kaconf.Config, kw string) string {
 	for _, r := range cfg.Global.Other {
 		if len(r.Words) >= 2 && r.Words[0] == kw {

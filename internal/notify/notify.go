@@ -264,6 +264,13 @@ func (n *Notifier) GroupTransition(group, state string) {
 	n.writeFifos(`GROUP "` + group + `" ` + state + " 0\n")
 }
 
+// GroupStateLine writes a sync group's current state to the FIFOs only, no
+// script: keepalived 2.2.7's fifo_write_vrrp_states_on_reload, which writes
+// "GROUP NAME STATE 0" for every group on reload and nothing for instances.
+func (n *Notifier) GroupStateLine(group, state string) {
+	n.writeFifos(`GROUP "` + group + `" ` + state + " 0\n")
+}
+
 // stateScript picks the script of a MASTER, BACKUP, FAULT or STOP
 // transition and the keyword naming it; ok is false for any other state.
 func stateScript(state string, master, backup, fault, stop *Script) (s *Script, what string, ok bool) {

@@ -107,9 +107,10 @@ func (l *Links) watch(ctx context.Context, ns netns.NsHandle, st *linkState) err
 	done := make(chan struct{})
 	errc := make(chan error, 1)
 	err := netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{
-		Namespace:         &ns,
-		ErrorCallback:     nlKeepFirstError(errc),
-		ReceiveBufferSize: nlRcvBuf,
+		Namespace:              &ns,
+		ErrorCallback:          nlKeepFirstError(errc),
+		ReceiveBufferSize:      monitorRcvBufSize(), // netlinkbuf.go
+		ReceiveBufferForceSize: monitorRcvBufForce(),
 	})
 	if err != nil {
 		close(done)
@@ -373,9 +374,10 @@ func (a *Addrs) watch(ctx context.Context, ns netns.NsHandle, emit func(Result))
 	done := make(chan struct{})
 	errc := make(chan error, 1)
 	err := netlink.AddrSubscribeWithOptions(ch, done, netlink.AddrSubscribeOptions{
-		Namespace:         &ns,
-		ErrorCallback:     nlKeepFirstError(errc),
-		ReceiveBufferSize: nlRcvBuf,
+		Namespace:              &ns,
+		ErrorCallback:          nlKeepFirstError(errc),
+		ReceiveBufferSize:      monitorRcvBufSize(), // netlinkbuf.go
+		ReceiveBufferForceSize: monitorRcvBufForce(),
 	})
 	if err != nil {
 		close(done)

@@ -28,6 +28,8 @@ type rawConn struct {
 	joinMu sync.Mutex  // serialises JoinMulticast
 	joined atomic.Bool // read per packet by ReadFrom
 
+	initRcvbuf int // SO_RCVBUF as opened: the system default (rcvbuf_linux.go)
+
 	grp       netip.Addr // the multicast group JoinMulticast joins
 	groupOnly bool       // a socket for a non-default group: no unicast users
 }
@@ -86,6 +88,9 @@ func open(cfg Config, ttl int) (*rawConn, error) {
 	} else {
 		c.p4 = ipv4.NewPacketConn(pc)
 		err = c.setup4()
+	}
+	if err == nil {
+		err = c.setupRcvbuf() // rcvbuf_linux.go
 	}
 	if err == nil && cfg.Multicast {
 		err = c.JoinMulticast()

@@ -31,7 +31,8 @@ type Mux struct {
 	err     error
 
 	registered atomic.Int32 // handlers set, for Registered
-	rcvbuf     atomic.Int64 // ReadBufferSize, read at Register
+	rcvbuf     atomic.Int64 // ReadBufferSize, read at Register and resize
+	bufs       rcvbufShares // receive-buffer shares by VRID (rcvbuf.go)
 }
 
 // NewMux returns a Mux reading from c. Nothing is read until Run.
@@ -51,7 +52,7 @@ func (m *Mux) Register(vrid uint8, h Handler) error {
 		return fmt.Errorf("%w: %d", ErrVRIDTaken, vrid)
 	}
 	m.registered.Add(1)
-	m.noteReadBuffer()
+	m.resize() // the buffer follows the instances on the socket (rcvbuf.go)
 	return nil
 }
 
@@ -64,6 +65,7 @@ func (m *Mux) Registered() int { return int(m.registered.Load()) }
 func (m *Mux) Unregister(vrid uint8) {
 	if m.handlers[vrid].Swap(nil) != nil {
 		m.registered.Add(-1)
+		m.unshare(vrid)
 	}
 }
 
@@ -96,20 +98,45 @@ func (m *Mux) Run(ctx context.Context) error {
 		}
 	}()
 
+	if br, ok := m.conn.(batchReader); ok {
+		return m.runBatch(ctx, br)
+	}
 	buf := make([]byte, MaxMessage)
 	for {
 		n, meta, err := m.conn.ReadFrom(buf)
 		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if errors.Is(err, ErrClosed) || isClosedErr(err) {
-				return nil
-			}
-			return fmt.Errorf("transport: read: %w", err)
+			return m.readErr(ctx, err)
 		}
 		m.dispatch(buf[:n], meta)
 	}
+}
+
+// batchReader is a Conn that reads many messages per syscall (recvmmsg).
+type batchReader interface {
+	ReadBatch(f func(p []byte, m Meta)) error
+}
+
+// runBatch is Run's loop over a batchReader: every message of a batch is
+// dispatched in order, with its own Meta.
+func (m *Mux) runBatch(ctx context.Context, br batchReader) error {
+	dispatch := m.dispatch // bound once: a method value allocates
+	for {
+		if err := br.ReadBatch(dispatch); err != nil {
+			return m.readErr(ctx, err)
+		}
+	}
+}
+
+// readErr is how Run ends on a read error: ctx's error when cancelled, nil
+// for a closed Conn, else the error.
+func (m *Mux) readErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if errors.Is(err, ErrClosed) || isClosedErr(err) {
+		return nil
+	}
+	return fmt.Errorf("transport: read: %w", err)
 }
 
 // dispatch is the per-packet path: no allocation, no lock.

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -29,6 +30,10 @@ type rawIO struct {
 	rfn   func(fd uintptr) bool // bound once: a method value allocates
 	rn    int
 	rerr  syscall.Errno
+	// rdrops is the socket's kernel drop counter from the last packet's
+	// SO_RXQ_OVFL message (rcvbuf_linux.go); read by any goroutine.
+	rdrops atomic.Uint32
+	batch  batchState // recvmmsg (batch_recv_linux.go), guarded by rmu
 
 	wmu    sync.Mutex // instances write concurrently; guards the w* fields
 	wmsg   unix.Msghdr
@@ -38,6 +43,7 @@ type rawIO struct {
 	woob   [64]byte
 	wfn    func(fd uintptr) bool
 	werr   syscall.Errno
+	wb     sendBatch // sendmmsg state (batch_send_linux.go), guarded by wmu
 }
 
 const ipv4HeaderLen = 20
@@ -68,6 +74,7 @@ func (r *rawIO) read(b []byte, m *Meta) (int, error) {
 		return 0, os.NewSyscallError("recvmsg", r.rerr)
 	}
 	oob := r.roob[:r.rmsg.Controllen]
+	r.noteDrops(oob)
 	if r.ipv6 {
 		m.Src = netip.AddrFrom16(r.rname.Addr).Unmap()
 		parseCmsgs6(oob, m)
@@ -100,16 +107,21 @@ func (r *rawIO) prepareRead(b []byte) {
 // finish4 takes Src, Dst and TTL from the IPv4 header itself and moves the
 // payload to the front of b when the header carried options.
 func (r *rawIO) finish4(b, oob []byte, m *Meta) (int, error) {
-	h := r.rhdr
+	return finish4(&r.rhdr, r.rn, b, oob, m)
+}
+
+// finish4 is rawIO.finish4 for a header h and rn bytes received (also one
+// slot of a batch, batch_recv_linux.go).
+func finish4(h *[ipv4HeaderLen]byte, rn int, b, oob []byte, m *Meta) (int, error) {
 	hl := int(h[0]&0x0f) * 4
-	if r.rn < ipv4HeaderLen || hl < ipv4HeaderLen || r.rn < hl {
+	if rn < ipv4HeaderLen || hl < ipv4HeaderLen || rn < hl {
 		return 0, errShort
 	}
 	m.TTL = int(h[8])
 	m.Src = netip.AddrFrom4([4]byte(h[12:16]))
 	m.Dst = netip.AddrFrom4([4]byte(h[16:20]))
 	parseCmsgs4(oob, m)
-	inB := min(r.rn-ipv4HeaderLen, len(b)) // bytes that landed in b
+	inB := min(rn-ipv4HeaderLen, len(b)) // bytes that landed in b
 	opts := hl - ipv4HeaderLen
 	if opts > inB {
 		return 0, errShort
@@ -151,35 +163,41 @@ func (r *rawIO) write(b []byte, src, dst netip.Addr, hopLimit int) error {
 }
 
 func (r *rawIO) prepareWrite(b []byte, src, dst netip.Addr, hopLimit int) {
-	r.wmsg = unix.Msghdr{}
-	r.wiov = unix.Iovec{}
+	r.fillWrite(&r.wmsg, &r.wiov, &r.wname4, &r.wname6, r.woob[:], b, src, dst, hopLimit)
+}
+
+// fillWrite builds one outgoing message header in the given storage (the
+// single write's fields, or one slot of a batch).
+func (r *rawIO) fillWrite(msg *unix.Msghdr, iov *unix.Iovec, name4 *unix.RawSockaddrInet4, name6 *unix.RawSockaddrInet6, oob, b []byte, src, dst netip.Addr, hopLimit int) {
+	*msg = unix.Msghdr{}
+	*iov = unix.Iovec{}
 	if len(b) > 0 {
-		r.wiov.Base = &b[0]
-		r.wiov.SetLen(len(b))
+		iov.Base = &b[0]
+		iov.SetLen(len(b))
 	}
-	r.wmsg.Iov = &r.wiov
-	r.wmsg.SetIovlen(1)
+	msg.Iov = iov
+	msg.SetIovlen(1)
 	var oobLen int
 	if r.ipv6 {
-		r.wname6 = unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: dst.As16()}
+		*name6 = unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: dst.As16()}
 		if dst.IsLinkLocalUnicast() || dst.IsLinkLocalMulticast() {
-			r.wname6.Scope_id = uint32(r.ifindex)
+			name6.Scope_id = uint32(r.ifindex)
 		}
-		r.wmsg.Name = (*byte)(unsafe.Pointer(&r.wname6))
-		r.wmsg.Namelen = unix.SizeofSockaddrInet6
-		oobLen = putPktinfo6(r.woob[:], src, r.ifindex)
-		oobLen += putCmsgInt(r.woob[oobLen:], unix.IPPROTO_IPV6, unix.IPV6_HOPLIMIT, hopLimit)
+		msg.Name = (*byte)(unsafe.Pointer(name6))
+		msg.Namelen = unix.SizeofSockaddrInet6
+		oobLen = putPktinfo6(oob, src, r.ifindex)
+		oobLen += putCmsgInt(oob[oobLen:], unix.IPPROTO_IPV6, unix.IPV6_HOPLIMIT, hopLimit)
 	} else {
-		r.wname4 = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: dst.As4()}
-		r.wmsg.Name = (*byte)(unsafe.Pointer(&r.wname4))
-		r.wmsg.Namelen = unix.SizeofSockaddrInet4
-		oobLen = putPktinfo4(r.woob[:], src, r.ifindex)
+		*name4 = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: dst.As4()}
+		msg.Name = (*byte)(unsafe.Pointer(name4))
+		msg.Namelen = unix.SizeofSockaddrInet4
+		oobLen = putPktinfo4(oob, src, r.ifindex)
 		// IP_TTL per message (Linux >= 4.6): one socket serves unicast
 		// instances with their own unicast_ttl and multicast ones at 255.
-		oobLen += putCmsgInt(r.woob[oobLen:], unix.IPPROTO_IP, unix.IP_TTL, hopLimit)
+		oobLen += putCmsgInt(oob[oobLen:], unix.IPPROTO_IP, unix.IP_TTL, hopLimit)
 	}
-	r.wmsg.Control = &r.woob[0]
-	r.wmsg.SetControllen(oobLen)
+	msg.Control = &oob[0]
+	msg.SetControllen(oobLen)
 }
 
 func (r *rawIO) send(fd uintptr) bool {

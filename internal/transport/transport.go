@@ -101,6 +101,47 @@ type TTLWriter interface {
 	WriteWithTTL(b []byte, src, dst netip.Addr, ttl int) error
 }
 
+// Message is one outgoing VRRP message of a batch: payload, source,
+// destination and TTL / hop limit (255 for multicast, unicast_ttl else).
+type Message struct {
+	Buf      []byte
+	Src, Dst netip.Addr
+	TTL      int
+}
+
+// BatchWriter is implemented by Conns that send many messages in one system
+// call (the raw socket: sendmmsg). WriteBatch returns how many messages were
+// sent; when that is fewer than len(msgs), err is msgs[n]'s failure and the
+// ones after it were not tried.
+type BatchWriter interface {
+	WriteBatch(msgs []Message) (n int, err error)
+}
+
+// WriteBatch sends msgs on c: in one call where c is a BatchWriter, else one
+// write each (Segment, other platforms). Its result is BatchWriter's.
+func WriteBatch(c Conn, msgs []Message) (int, error) {
+	if bw, ok := c.(BatchWriter); ok {
+		return bw.WriteBatch(msgs)
+	}
+	for i, m := range msgs {
+		if err := writeOne(c, m); err != nil {
+			return i, err
+		}
+	}
+	return len(msgs), nil
+}
+
+func writeOne(c Conn, m Message) error {
+	if m.TTL == 255 {
+		return c.WriteTo(m.Buf, m.Src, m.Dst)
+	}
+	w, ok := c.(TTLWriter)
+	if !ok {
+		return fmt.Errorf("transport: ttl %d: the socket cannot set a TTL per message", m.TTL)
+	}
+	return w.WriteWithTTL(m.Buf, m.Src, m.Dst, m.TTL)
+}
+
 // ReadDeadliner is implemented by Conns whose ReadFrom can be interrupted
 // without closing them; Mux.Run uses it to stop on context cancellation.
 type ReadDeadliner interface {

@@ -64,10 +64,16 @@ type Announcer struct {
 	arp    map[string]cached[frameWriter]
 	nd     map[string]cached[naWriter]
 
+	ifis ifCache // interface lookups, kept until the link changes (announce_ifcache.go)
+
 	// Seams, replaced in unit tests.
 	lookup  func(name string) (*net.Interface, error)
 	openARP func(ifi *net.Interface) (frameWriter, error)
 	openND  func(ifi *net.Interface) (naWriter, error)
+	// watch follows link changes, calling changed for each (ended: the
+	// subscription is gone), until stop is closed; nil or failing: every
+	// announcement looks its interface up, as before the cache.
+	watch func(changed func(ended bool), stop <-chan struct{}) error
 }
 
 // NewAnnouncer returns an Announcer for the network namespace of the threads
@@ -79,6 +85,7 @@ func NewAnnouncer() *Announcer {
 		lookup:  net.InterfaceByName,
 		openARP: openARPSocket,
 		openND:  openNDSocket,
+		watch:   watchLinks,
 	}
 }
 
@@ -95,7 +102,8 @@ func (n *Announcer) Announce(a Address) error {
 	if err != nil {
 		return err
 	}
-	return n.send(ifi, a.Prefix.Addr())
+	t := target{ifi: ifi, ip: a.Prefix.Addr()}
+	return n.sendFresh(&t)
 }
 
 // AnnounceBurst sends `repeat` announcements of every address. Like
@@ -107,14 +115,14 @@ func (n *Announcer) AnnounceBurst(ctx context.Context, addrs []Address, repeat i
 	targets, errs := n.resolve(addrs)
 	failed := make([]bool, len(targets))
 	for range max(repeat, 0) {
-		for i, t := range targets {
+		for i := range targets {
 			if err := ctx.Err(); err != nil {
 				return errors.Join(append(errs, fmt.Errorf("vip: announce burst: %w", err))...)
 			}
 			if failed[i] {
 				continue
 			}
-			if err := n.send(t.ifi, t.ip); err != nil {
+			if err := n.sendFresh(&targets[i]); err != nil {
 				failed[i] = true
 				errs = append(errs, err)
 			}
@@ -125,6 +133,7 @@ func (n *Announcer) AnnounceBurst(ctx context.Context, addrs []Address, repeat i
 
 // Close closes every cached socket. Later calls return ErrClosed.
 func (n *Announcer) Close() error {
+	n.ifis.close()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.closed = true
@@ -174,11 +183,28 @@ func (n *Announcer) resolve(addrs []Address) ([]target, []error) {
 }
 
 func (n *Announcer) lookupDev(dev string) (*net.Interface, error) {
-	ifi, err := n.lookup(dev)
+	ifi, err := n.ifis.get(dev, n.lookup, n.watch)
 	if err != nil {
 		return nil, fmt.Errorf("vip: announce on %q: %w", dev, err)
 	}
 	return ifi, nil
+}
+
+// sendFresh sends to t; when that fails with a cached interface (the
+// link-change event that would have emptied the cache may not be read yet:
+// an interface just re-created), it looks the interface up again and
+// retries on what the kernel says now.
+func (n *Announcer) sendFresh(t *target) error {
+	err := n.send(t.ifi, t.ip)
+	if err == nil || errors.Is(err, ErrClosed) || !n.ifis.forget(t.ifi.Name) {
+		return err
+	}
+	fresh, lerr := n.lookupDev(t.ifi.Name)
+	if lerr != nil {
+		return errors.Join(err, lerr)
+	}
+	t.ifi = fresh
+	return n.send(fresh, t.ip)
 }
 
 // send writes one announcement; a failed write drops the socket and retries

@@ -318,3 +318,43 @@ func TestAnnounceInterfaceRecreated(t *testing.T) {
 		t.Errorf("GARP after re-create (-want +got):\n%s", diff)
 	}
 }
+
+// TestAnnounceMACChange: the interface cache follows a MAC change (netlink
+// RTM_NEWLINK empties it), so announcements soon carry the new MAC. The
+// event is asynchronous: the first send after the change may still carry
+// the old MAC; the test polls, bounded.
+func TestAnnounceMACChange(t *testing.T) {
+	v4 := addr("192.0.2.10/32", "va")
+	s := newAnnounceSetup(t, v4)
+	s.announce(t, v4)
+	s.cap.next(t, s.mac)
+	if got := s.n.ifis.lookups.Load(); got != 1 {
+		t.Fatalf("lookups %d after one announcement, want 1", got)
+	}
+	s.announce(t, v4)
+	s.cap.next(t, s.mac)
+	if got := s.n.ifis.lookups.Load(); got != 1 {
+		t.Errorf("lookups %d after two announcements, want 1 (cached)", got)
+	}
+	newMAC := net.HardwareAddr{0x02, 0x00, 0x5e, 0x10, 0x20, 0x30}
+	mustIP(t, "-n", s.p.nameA, "link", "set", "va", "address", newMAC.String())
+	waitFor(t, "a GARP from the new MAC", 5*time.Second, func() (bool, error) {
+		if err := inNS(s.p.nsA, func() error { return s.n.Announce(v4) }); err != nil {
+			return false, err
+		}
+		if err := s.cap.c.SetReadDeadline(time.Now().Add(200 * time.Millisecond)); err != nil {
+			return false, err
+		}
+		buf := make([]byte, 2048)
+		for range 50 {
+			n, _, err := s.cap.c.ReadFrom(buf)
+			if err != nil {
+				return false, nil
+			}
+			if a, ok := decodeAnnouncement(t, buf[:n], newMAC); ok && a.GARP != nil {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+}

@@ -83,6 +83,7 @@ func (w *fakeND) Close() error {
 func newFakeAnnouncer(f *fakeNet) *Announcer {
 	n := NewAnnouncer()
 	n.lookup = f.lookup
+	n.watch = nil // no link subscription: every send looks up (tests that re-create interfaces)
 	n.openARP = func(ifi *net.Interface) (frameWriter, error) {
 		f.opens++
 		f.log = append(f.log, fmt.Sprintf("open arp %s#%d", ifi.Name, ifi.Index))

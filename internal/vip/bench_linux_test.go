@@ -50,3 +50,38 @@ func BenchmarkAnnounceBurstVeth(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkAnnounce255Transitions is issue 11's profile: 255 instances on
+// one veth become master at once, each sending one GARP burst (repeat 1) for
+// its own VIP. One op is the 255 bursts. "uncached" is the Announcer before
+// the interface cache (an rtnetlink lookup per burst).
+func BenchmarkAnnounce255Transitions(b *testing.B) {
+	vips := make([]Address, 255)
+	for i := range vips {
+		vips[i] = addr(netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)}).String()+"/32", "va")
+	}
+	s := newAnnounceSetup(b)
+	for _, mode := range []string{"cached", "uncached"} {
+		b.Run(mode, func(b *testing.B) {
+			n := NewAnnouncer()
+			if mode == "uncached" {
+				n.watch = nil
+			}
+			defer n.Close()
+			err := inNS(s.p.nsA, func() error {
+				for b.Loop() {
+					for _, v := range vips {
+						if err := n.AnnounceBurst(context.Background(), []Address{v}, 1); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(n.ifis.lookups.Load())/float64(b.N), "lookups/op")
+		})
+	}
+}

@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // Lease is the VIP lease policy: every VIP is installed with a finite kernel
 // lifetime (valid_lft = preferred_lft = Lifetime) that the running master
-// renews every Refresh from its event loop. A master that is SIGKILLed,
+// renews every Refresh (the daemon's renewer, on each tick of its event loop;
+// RefreshGated). A master that is SIGKILLed,
 // crashes or is frozen (SIGSTOP, a paused VM) stops renewing, and the kernel
 // deletes its VIPs by itself: the address is held only while the daemon that
 // owns it is alive and its loop runs. keepalived installs VIPs forever.
@@ -37,7 +39,7 @@ type Lease struct {
 //     no RTM_DELADDR, no route event, no DAD restart, label kept.
 //
 // Hence Lifetime 1 s (gone within 2 s of the last renewal, the target) and
-// Refresh 250 ms: the loop may stall for up to Lifetime−kernelFuzz−Refresh
+// Refresh 250 ms: the renewals may stall for up to Lifetime−kernelFuzz−Refresh
 // ≈ 0.7 s (CPU starvation, a slow netlink call) before a live master's VIP
 // lapses, at the cost of one dump per interface and one RTM_NEWADDR per VIP
 // every 250 ms (BenchmarkLeaseRefresh: 0.12 ms for one VIP). A lapse is
@@ -118,20 +120,67 @@ func (m *Manager) Lease() Lease { return m.lease }
 // deleted by someone else. It never creates an address (the caller re-adds
 // and announces what is missing). Without a lease it does nothing.
 func (m *Manager) Refresh(addrs []Address) (missing []Address, err error) {
+	return m.RefreshGated(addrs, nil)
+}
+
+// Gate fences one renewal: it calls renew only while the address may still
+// be renewed, and holds the address's removal off meanwhile (nil: renew
+// everything). A renewal is an RTM_NEWADDR, and the kernel creates the
+// address when it is gone (with NLM_F_CREATE or without: devinet and addrconf
+// both ignore the flag), so a renewal running beside the daemon's removal of
+// the VIP would put it back on a node that has just stopped being master.
+type Gate func(a Address, renew func() error) error
+
+// RefreshGated is Refresh with every renewal passed through gate, for a
+// caller that renews on another goroutine than the one removing addresses.
+func (m *Manager) RefreshGated(addrs []Address, gate Gate) (missing []Address, err error) {
 	if !m.lease.Enabled() {
 		return nil, nil
 	}
+	if gate == nil {
+		gate = func(_ Address, renew func() error) error { return renew() }
+	}
 	var errs []error
 	for _, group := range byDev(addrs) {
-		miss, err := m.refreshDev(group)
+		miss, err := m.refreshDev(group, gate)
 		missing = append(missing, miss...)
 		errs = append(errs, err)
 	}
 	return missing, errors.Join(errs...)
 }
 
+// Renewer returns a Manager with m's lease on a netlink socket of its own,
+// opened in the calling thread's network namespace and kept open: the
+// daemon's renewal goroutine runs beside the loop's Manager (a netlink handle
+// is not safe for concurrent use), and one socket for every renewal costs
+// less than the zero Handle's socket per request. rcvbuf > 0 sizes the
+// socket's receive buffer, which the address dumps fill (keepalived's
+// vrrp_netlink_cmd_rcv_bufs; force: SO_RCVBUFFORCE, past rmem_max). Close
+// releases it.
+func (m *Manager) Renewer(rcvbuf int, force bool) (*Manager, error) {
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, fmt.Errorf("vip: renewal socket: %w", err)
+	}
+	if rcvbuf > 0 {
+		if err := h.SetSocketReceiveBufferSize(rcvbuf, force); err != nil {
+			h.Close()
+			return nil, fmt.Errorf("vip: renewal socket receive buffer %d: %w", rcvbuf, err)
+		}
+	}
+	return &Manager{h: h, lease: m.lease}, nil
+}
+
+// Close releases the netlink sockets of a Manager from Renewer (or
+// NewManager with a handle); the zero Handle's have none.
+func (m *Manager) Close() { m.h.Close() }
+
+// ReceiveBufferSizes reports the receive buffer of each netlink socket the
+// Manager keeps open (as the kernel doubles it: getsockopt SO_RCVBUF).
+func (m *Manager) ReceiveBufferSizes() ([]int, error) { return m.h.GetSocketReceiveBufferSize() }
+
 // refreshDev renews addrs, which share one interface, with one dump.
-func (m *Manager) refreshDev(addrs []Address) (missing []Address, err error) {
+func (m *Manager) refreshDev(addrs []Address, gate Gate) (missing []Address, err error) {
 	dev := addrs[0].Dev
 	if err := validateDev(dev); err != nil {
 		return nil, err
@@ -153,7 +202,7 @@ func (m *Manager) refreshDev(addrs []Address) (missing []Address, err error) {
 	present, missing := refreshPlan(addrs, have)
 	var errs []error
 	for _, a := range present {
-		errs = append(errs, m.replace(link, a))
+		errs = append(errs, gate(a, func() error { return m.replace(link, a) }))
 	}
 	return missing, errors.Join(errs...)
 }

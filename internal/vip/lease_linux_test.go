@@ -314,3 +314,87 @@ func BenchmarkLeaseRefresh(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLeaseRenewal compares ways of renewing 255 VIPs on one interface
+// (one op = one renewal tick): the dump and a replace per VIP on one kept
+// socket (the renewer's, Manager.Renewer), the same on the zero Handle (a
+// socket per request: the loop's manager, which renewed before the
+// renewer), and replaces alone without the dump (what dropping the dump
+// would cost; it cannot tell a lapsed VIP from a present one).
+func BenchmarkLeaseRenewal(b *testing.B) {
+	const n = 255
+	setup := func(b *testing.B) (*vethPair, []Address) {
+		p := newVethPair(b, false)
+		m, err := NewManager(p.hA).WithLease(DefaultLease())
+		if err != nil {
+			b.Fatal(err)
+		}
+		vips := make([]Address, n)
+		for i := range vips {
+			vips[i] = addr(fmt.Sprintf("198.51.100.%d/32", i+1), "va")
+			if i == 254 {
+				vips[i] = addr("192.0.2.250/32", "va")
+			}
+			if err := m.Add(vips[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return p, vips
+	}
+	run := func(b *testing.B, p *vethPair, tick func() error) {
+		err := inNS(p.nsA, func() error {
+			for b.Loop() {
+				if err := tick(); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("dump+replace/renewer-socket", func(b *testing.B) {
+		p, vips := setup(b)
+		var m *Manager
+		if err := inNS(p.nsA, func() error {
+			base, err := NewManager(nil).WithLease(DefaultLease())
+			if err != nil {
+				return err
+			}
+			m, err = base.Renewer(0, false)
+			return err
+		}); err != nil {
+			b.Fatal(err)
+		}
+		defer m.Close()
+		run(b, p, func() error { _, err := m.Refresh(vips); return err })
+	})
+	b.Run("dump+replace/socket-per-request", func(b *testing.B) {
+		p, vips := setup(b)
+		m, err := NewManager(nil).WithLease(DefaultLease())
+		if err != nil {
+			b.Fatal(err)
+		}
+		run(b, p, func() error { _, err := m.Refresh(vips); return err })
+	})
+	b.Run("replace-only/renewer-socket", func(b *testing.B) {
+		p, vips := setup(b)
+		m, err := NewManager(p.hA).WithLease(DefaultLease())
+		if err != nil {
+			b.Fatal(err)
+		}
+		link, err := m.link("va")
+		if err != nil {
+			b.Fatal(err)
+		}
+		run(b, p, func() error {
+			for _, a := range vips {
+				if err := m.replace(link, a); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+}

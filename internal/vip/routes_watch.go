@@ -32,6 +32,9 @@ func WatchDeletions(ctx context.Context, routeOfInterest func(netip.Prefix) bool
 		return fmt.Errorf("vip: watch routes: %w", err)
 	}
 	defer s.Close()
+	if err := sizeMonitor(s); err != nil { // netlinkbuf.go
+		return fmt.Errorf("vip: watch routes: %w", err)
+	}
 	if err := s.SetReceiveTimeout(&watchPoll); err != nil {
 		return fmt.Errorf("vip: watch routes: %w", err)
 	}

@@ -9,6 +9,7 @@ func check(c *ctx, cfg *Config) {
 		checkInstance(c, in)
 	}
 	checkDuplicateVRIDs(c, cfg.Instances)
+	checkTrackGroups(c, cfg) // trackgroup.go
 }
 
 func checkInstance(c *ctx, in *Instance) {
@@ -18,6 +19,8 @@ func checkInstance(c *ctx, in *Instance) {
 	if in.Interface == "" && len(in.UnicastPeers) == 0 {
 		c.errf(in.Pos, "(%s) interface must be set (it may only be omitted with unicast_peer)", in.Name)
 	}
+	checkNoVirtualIPAddress(c, in) // novips.go
+	checkNativeIPv6(c, in)         // nativeipv6.go
 	if len(in.VIPs) == 0 && !in.NoVirtualIPAddress {
 		if in.Version == 3 || in.Family == 6 || in.StrictMode {
 			// keepalived 2.2.7: "No VIP specified; at least one is required".

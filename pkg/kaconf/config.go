@@ -24,6 +24,13 @@ type Config struct {
 	// (routes.go); the daemon installs these.
 	StaticRouteSpecs []Route
 	StaticRuleSpecs  []Rule
+	// TrackGroups are the track_group blocks by name (trackgroup.go).
+	TrackGroups map[string]*TrackGroup
+	// Ifaces: interface_up_down_delays, linkbeat_interfaces and
+	// linkbeat_use_polling (ifaces.go).
+	Ifaces IfaceConfig
+	// GarpGroups are the garp_group blocks, in file order (garpgroup.go).
+	GarpGroups []*GarpGroup
 	// NotActedOn lists, in file order, the lines whose keyword is parsed and
 	// validated but not yet acted on by the daemon (status ParsedOnly).
 	NotActedOn []KeywordUse
@@ -54,7 +61,9 @@ type GlobalDefs struct {
 	GarpInterval            time.Duration
 	GnaInterval             time.Duration
 	MinGarp                 bool
-	DownTimerAdverts        int // default 3
+	GarpExtraIf             time.Duration // vrrp_garp_extra_if SECS (0 = off)
+	GarpExtraIfAll          bool          // ... with "all"
+	DownTimerAdverts        int           // default 3
 	LowerPrioNoAdvert       bool
 	HigherPrioSendAdvert    bool
 
@@ -67,10 +76,19 @@ type GlobalDefs struct {
 	NotificationEmail     []string
 	NotificationEmailFrom string
 	SMTPServer            string
+	SMTPServerPort        int // 0 = 25
 	SMTPHeloName          string
 	SMTPConnectTimeout    time.Duration
 	SMTPAlert             *bool
 	SMTPAlertVRRP         *bool
+	NoEmailFaults         bool // no_email_faults: no mail on entering FAULT
+
+	// startup_script / shutdown_script (their USER [GROUP] in RunAs);
+	// timeouts 0 = keepalived's default 10 s.
+	StartupScript         string
+	StartupScriptTimeout  time.Duration
+	ShutdownScript        string
+	ShutdownScriptTimeout time.Duration
 
 	EnableScriptSecurity      bool
 	ScriptUser                string
@@ -80,6 +98,8 @@ type GlobalDefs struct {
 	VRRPNotifyFifo            string
 	VRRPNotifyFifoScript      string
 	VRRPNotifyPriorityChanges bool
+	// FifoWriteStatesOnReload: fifo_write_vrrp_states_on_reload.
+	FifoWriteStatesOnReload bool
 	// RunAs holds the "USER [GROUP]" given on a FIFO script line, by keyword.
 	RunAs map[string]RunAs
 
@@ -87,12 +107,29 @@ type GlobalDefs struct {
 	DefaultInterface  string // default eth0
 	VRRPStartupDelay  time.Duration
 	VmacPrefix        string
+	// Receive buffers of the VRRP sockets (vrrp_rx_bufs_policy,
+	// vrrp_rx_bufs_multiplier; internal/transport/rcvbuf.go): "" is
+	// govrrp's default sizing.
+	RxBufsPolicy     string // "" | "MTU" | "ADVERT" | "NUMBER"
+	RxBufsSize       int    // bytes per instance with policy NUMBER
+	RxBufsMultiplier int    // 0: keepalived's default 3
 
 	// The no_accept firewall (keepalived's nftables, nftables_priority,
 	// nftables_counters; vrrp_iptables maps here too).
 	NFTablesTable    string // "" = govrrp's own table name
 	NFTablesPriority *int   // nil = keepalived's default -1
 	NFTablesCounters bool
+
+	// Process is the VRRP process knobs (vrrp_rt_priority, vrrp_no_swap, ...).
+	Process ProcessDefs
+
+	// Netlink receive buffers (vrrp_netlink_cmd_rcv_bufs[_force],
+	// vrrp_netlink_monitor_rcv_bufs[_force]): 0 keeps the kernel's
+	// default; Force sets them with SO_RCVBUFFORCE (past rmem_max).
+	NetlinkCmdRcvBufs      int
+	NetlinkCmdRcvBufsForce bool
+	NetlinkMonRcvBufs      int
+	NetlinkMonRcvBufsForce bool
 
 	// Other holds every other recognised global_defs line (process tuning,
 	// SNMP, DBus, LVS, firewall ...), parsed only.
@@ -106,7 +143,10 @@ type Instance struct {
 
 	State     string // "MASTER" | "BACKUP" as written; default BACKUP
 	Interface string
-	VRID      uint8
+	// LinkbeatUsePolling: the deprecated instance linkbeat_use_polling —
+	// the carrier of Interface is polled (ifaces.go).
+	LinkbeatUsePolling bool
+	VRID               uint8
 	// Priority is the configured priority. keepalived 2.2.7 (checked with
 	// `keepalived -d`): omitted with state MASTER → 255 (address owner),
 	// omitted otherwise → 100.
@@ -134,6 +174,7 @@ type Instance struct {
 	UnicastSrcIP       netip.Addr
 	UnicastPeers       []UnicastPeer
 	UnicastTTL         int
+	KernelRxBufSize    int // kernel_rx_buf_size: this instance's share of its socket's buffer; 0 by policy
 	UnicastFaultNoPeer bool
 	CheckUnicastSrc    bool
 	McastSrcIP         netip.Addr
@@ -146,6 +187,8 @@ type Instance struct {
 	GarpMasterRefreshRepeat int
 	GarpLowerPrioRepeat     int
 	GarpLowerPrioDelay      time.Duration
+	GarpExtraIf             time.Duration // garp_extra_if SECS (default global; 0 = off)
+	GarpExtraIfAll          bool          // ... with "all": every interface of a VIP/eVIP but the instance's
 	DownTimerAdverts        int
 	LowerPrioNoAdvert       bool
 	HigherPrioSendAdvert    bool
@@ -163,6 +206,7 @@ type Instance struct {
 	RunAs                 map[string]RunAs
 	NotifyPriorityChanges bool
 	SmtpAlert             bool
+	SmtpAlertSet          bool // smtp_alert given (else the global defaults apply)
 
 	Accept             *bool // nil: not given (accept by default, unless strict)
 	StrictMode         bool
@@ -174,6 +218,9 @@ type Instance struct {
 	SkipCheckAdvAddr   bool
 	PromoteSecondaries bool
 	NoVirtualIPAddress bool
+	// OldUnicastChecksum is old_unicast_checksum: "" (auto-detect on
+	// receive), "old" (send and accept the pre-1.3.6 form), "never".
+	OldUnicastChecksum string
 
 	VirtualRoutes []Raw
 	VirtualRules  []Raw
@@ -203,8 +250,11 @@ type VIP struct {
 	Peer      netip.Addr
 	NoDAD     bool
 	NoTrack   bool
-	Other     []string // other recognised options, raw (home, mngtmpaddr, ...)
-	Pos       Pos
+	// TrackGroup names the track_group of a static_ipaddress line
+	// (trackgroup.go); "" otherwise.
+	TrackGroup string
+	Other      []string // other recognised options, raw (home, mngtmpaddr, ...)
+	Pos        Pos
 }
 
 // UnicastPeer is one unicast_peer entry. MinTTL/MaxTTL are -1 when not given.
@@ -280,6 +330,7 @@ type SyncGroup struct {
 	TrackProcesses                                              []TrackRef
 	Notify, NotifyMaster, NotifyBackup, NotifyFault, NotifyStop string
 	SmtpAlert                                                   bool
+	SmtpAlertSet                                                bool             // smtp_alert given
 	RunAs                                                       map[string]RunAs // by notify keyword
 	GlobalTracking                                              bool
 	SyncGroupTrackingWeight                                     bool

@@ -11,6 +11,7 @@ import (
 
 func derive(c *ctx, cfg *Config) {
 	g := &cfg.Global
+	minGarpDefaults(c, g) // vrrp_min_garp (garpgroup.go)
 	if g.GarpLowerPrioRepeat < 0 {
 		g.GarpLowerPrioRepeat = g.GarpMasterRepeat
 	}
@@ -102,6 +103,9 @@ func inheritGlobal(c *ctx, g *GlobalDefs, in *Instance) {
 	}
 	if !c.isSet(in, "garp_lower_prio_delay") {
 		in.GarpLowerPrioDelay = g.GarpLowerPrioDelay
+	}
+	if !c.isSet(in, "garp_extra_if") {
+		in.GarpExtraIf, in.GarpExtraIfAll = g.GarpExtraIf, g.GarpExtraIfAll
 	}
 	if !c.isSet(in, "down_timer_adverts") {
 		in.DownTimerAdverts = g.DownTimerAdverts

@@ -221,10 +221,12 @@ func globalGarpRefreshRepeat(c *ctx, n *Node, g *GlobalDefs) {
 	if n.Args[0].Text == "0" {
 		c.fallbackf(n.Args[0].Pos, "use 1", "vrrp_garp_master_refresh_repeat: must be greater than 0")
 		g.GarpMasterRefreshRepeat = 1
+		c.markSet(g, n.Keyword.Text)
 		return
 	}
 	if v, ok := c.intArg(n, 0, 1, 1<<32-1); ok {
 		g.GarpMasterRefreshRepeat = int(v)
+		c.markSet(g, n.Keyword.Text) // vrrp_min_garp keeps a written value
 	}
 }
 
@@ -291,19 +293,21 @@ func checkLVSTimeouts(c *ctx, n *Node) {
 
 // globalSMTPServer: keepalived 2.2.7 resolves the server while loading and
 // ignores it when that fails; govrrp checks the port and flags a name that
-// is not an IP address literal (it sends no mail either way).
+// is not an IP address literal (internal/mail resolves it for each mail).
 func globalSMTPServer(c *ctx, n *Node, g *GlobalDefs) {
-	host := n.Args[0].Text
+	host, port := n.Args[0].Text, 0
 	if len(n.Args) > 1 {
-		if p, err := strconv.ParseUint(n.Args[1].Text, 10, 16); err != nil || p == 0 {
+		p, err := strconv.ParseUint(n.Args[1].Text, 10, 16)
+		if err != nil || p == 0 {
 			c.fallbackf(n.Args[1].Pos, "ignore smtp_server", "smtp_server: port %q outside range [1, 65535]", n.Args[1].Text)
 			return
 		}
+		port = int(p)
 	}
 	if _, err := netip.ParseAddr(host); err != nil {
-		c.fallbackf(n.Args[0].Pos, "", "smtp_server: %q is not an IP address; keepalived 2.2.7 ignores it unless it resolves while loading (govrrp sends no mail)", host)
+		c.fallbackf(n.Args[0].Pos, "", "smtp_server: %q is not an IP address; keepalived 2.2.7 ignores it unless it resolves while loading (govrrp resolves it for each mail)", host)
 	}
-	g.SMTPServer = host
+	g.SMTPServer, g.SMTPServerPort = host, port
 }
 
 // scriptInterval: keepalived 2.2.7 makes 0 a 1 s interval ("must be greater
@@ -395,15 +399,6 @@ func dropOwnInterface(c *ctx, in *Instance) []TrackRef {
 	return out
 }
 
-// checkOptInt: an optional integer in [lo, hi].
-func checkOptInt(lo, hi int64) func(*ctx, *Node) {
-	return func(c *ctx, n *Node) {
-		if len(n.Args) > 0 {
-			c.intArg(n, 0, lo, hi)
-		}
-	}
-}
-
 // checkAllInts: every argument an integer in [lo, hi] (CPU numbers).
 func checkAllInts(lo, hi int64) func(*ctx, *Node) {
 	return func(c *ctx, n *Node) {
@@ -412,14 +407,6 @@ func checkAllInts(lo, hi int64) func(*ctx, *Node) {
 				return
 			}
 		}
-	}
-}
-
-// checkLastNumber: "[all] SECS" lines (vrrp_garp_extra_if).
-func checkLastNumber(c *ctx, n *Node) {
-	t := n.Args[len(n.Args)-1]
-	if _, err := strconv.ParseFloat(t.Text, 64); err != nil {
-		c.bad(t.Pos, "%s: %q is not a number", n.Keyword.Text, t.Text)
 	}
 }
 
@@ -460,10 +447,18 @@ func notIn227(c *ctx, n *Node) {
 	c.fallbackf(n.Pos(), "ignore the line", "%s: keepalived 2.2.7 does not know this keyword here", n.Keyword.Text)
 }
 
-func checkOldUnicastChecksum(c *ctx, n *Node) {
-	if len(n.Args) > 0 && n.Args[0].Text != "never" {
-		c.fallbackf(n.Args[0].Pos, "ignore the option", "old_unicast_checksum: unknown mode %q", n.Args[0].Text)
+// oldUnicastChecksumMode: "old" bare, "never" with never; any other word
+// makes keepalived 2.2.7 ignore the line (it then sends the current form,
+// seen on the wire), "".
+func oldUnicastChecksumMode(c *ctx, n *Node) string {
+	if len(n.Args) == 0 {
+		return "old"
 	}
+	if n.Args[0].Text != "never" {
+		c.fallbackf(n.Args[0].Pos, "ignore the option", "old_unicast_checksum: unknown mode %q", n.Args[0].Text)
+		return ""
+	}
+	return "never"
 }
 
 // unicastWithoutPeers: keepalived 2.2.7 sends multicast when an instance has

@@ -33,6 +33,16 @@ type fallbackWant struct {
 // Prefixes: glob_ global_defs, inst_ vrrp_instance, script_ vrrp_script,
 // file_ track_file, proc_ vrrp_track_process, sync_ vrrp_sync_group, derive_
 // rules applied after parsing, dup_ the same VRID twice.
+// garpGroupBadWant: keepalived 2.2.7's lines for garp_group_bad.conf.
+var garpGroupBadWant = []fallbackWant{
+	{10, SevWarning, "keepalived 2.2.7 and govrrp use 0 (keepalived reads a word that is not a number as 0)"},
+	{11, SevWarning, "keepalived 2.2.7 and govrrp ignore the line (the default or earlier value stays)"},
+	{15, SevWarning, "keepalived 2.2.7 and govrrp ignore the line (the default or earlier value stays)"},
+	{16, SevWarning, "garp_group already specified for eth1; keepalived 2.2.7 and govrrp ignore it here"},
+	{17, SevWarning, "garp_group does not have any delay set; keepalived 2.2.7 and govrrp ignore the group"},
+	{20, SevWarning, "garp_group does not have any delay set; keepalived 2.2.7 and govrrp ignore the group"},
+}
+
 var fallbackCases = map[string][]fallbackWant{
 	"derive_adv_v2_frac":      {{1, SevWarning, "(VI_1) VRRPv2 advert_int 500ms rounded to 1s"}},
 	"derive_adv_v3_round":     {{1, SevWarning, "(VI_1) VRRPv3 advert_int 125ms rounded to 130ms"}},
@@ -73,8 +83,11 @@ var fallbackCases = map[string][]fallbackWant{
 	"glob_mcast4b":            {{2, SevWarning, "keepalived 2.2.7 and govrrp skip it (the default group stays)"}},
 	"glob_mcast6":             {{2, SevWarning, "keepalived 2.2.7 and govrrp skip it (the default group stays)"}},
 	"glob_min_garp":           {{2, SevWarning, "keepalived 2.2.7 and govrrp ignore the line (the default or earlier value stays)"}},
+	"derive_min_garp":         nil,
+	"derive_min_garp_written": nil,
+	"garp_group_bad":          garpGroupBadWant,
 	"glob_rt":                 {{2, SevWarning, "keepalived 2.2.7 and govrrp use 99"}},
-	"glob_smtp":               {{2, SevWarning, "smtp_server: \"not_an_address\" is not an IP address; keepalived 2.2.7 ignores it unless it resolves while loading (govrrp sends no mail)"}},
+	"glob_smtp":               {{2, SevWarning, "smtp_server: \"not_an_address\" is not an IP address; keepalived 2.2.7 ignores it unless it resolves while loading (govrrp resolves it for each mail)"}},
 	"glob_smtp_alert":         {{2, SevWarning, "keepalived 2.2.7 and govrrp ignore the line (the default or earlier value stays)"}},
 	"glob_smtp_port":          {{2, SevWarning, "keepalived 2.2.7 and govrrp ignore smtp_server"}},
 	"glob_smtp_to":            {{2, SevWarning, "keepalived 2.2.7 and govrrp ignore the line (the default or earlier value stays)"}},

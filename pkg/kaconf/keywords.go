@@ -225,6 +225,7 @@ func Keywords() []KeywordInfo {
 	for _, f := range []func() []KeywordInfo{
 		topTable.infos, globalTable.infos, instanceTable.infos, authTable.infos, authHMACTable.infos,
 		scriptTable.infos, trackFileTable.infos, trackProcessTable.infos, syncGroupTable.infos,
+		garpGroupTable.infos,
 	} {
 		part := f()
 		sort.SliceStable(part, func(i, j int) bool { return part[i].Name < part[j].Name })

@@ -138,8 +138,14 @@ var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
 		nonNumberAs("0", func(in *Instance) { in.GarpLowerPrioRepeat = 0 }),
 	iSecs("garp_lower_prio_delay", Supported, 0, 4294, "delay for that burst", func(in *Instance, v time.Duration) { in.GarpLowerPrioDelay = v }).
 		nonNumberAs("0", func(in *Instance) { in.GarpLowerPrioDelay = 0 }),
-	iOtherCheck("garp_extra_if", "[all] SECS", 1, 2, "periodic GARP on other interfaces", checkLastNumber),
-	iOtherCheck("garp_extra_if_vmac", "[all] SECS", 1, 2, "periodic GARP on VMACs (not in keepalived 2.2.7)", notIn227),
+	{name: "garp_extra_if", args: "[all] SECS", min: 1, max: 2, status: Supported, doc: "periodic GARP/NA while master on the other interfaces of VIPs (all; without it: VMACs of other interfaces, none in govrrp)", fallback: ignore,
+		fn: func(c *ctx, n *Node, in *Instance) {
+			if all, d, ok := c.extraIfArgs(n); ok {
+				in.GarpExtraIf, in.GarpExtraIfAll = d, all
+				c.markSet(in, n.Keyword.Text)
+			}
+		}},
+	iOtherCheck("garp_extra_if_vmac", "[all] SECS", 1, 2, "keepalived > 2.2 only: 2.2.7 ignores the line as an unknown keyword, and so does govrrp (warning)", notIn227).with(Rejected),
 	iInt("down_timer_adverts", Supported, 1, 100, "adverts before master down (default 3)", func(in *Instance, v int) { in.DownTimerAdverts = v }).orElse(ignore),
 	iBool("lower_prio_no_advert", "no advert after a lower-priority advert", func(in *Instance, v bool) { in.LowerPrioNoAdvert = v }).with(Supported),
 	iBool("higher_prio_send_advert", "advert before yielding", func(in *Instance, v bool) { in.HigherPrioSendAdvert = v }).with(Supported),
@@ -160,7 +166,7 @@ var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
 			setRunAs(&in.RunAs, n, 1)
 		}},
 	iBool("notify_priority_changes", "priority changes on notify FIFOs", func(in *Instance, v bool) { in.NotifyPriorityChanges = v }).with(Supported),
-	iBool("smtp_alert", "mail on transitions", func(in *Instance, v bool) { in.SmtpAlert = v }),
+	iBool("smtp_alert", "mail on transitions (internal/mail)", func(in *Instance, v bool) { in.SmtpAlert, in.SmtpAlertSet = v, true }).with(Supported),
 	iFlag("accept", "accept packets to VIPs when not owner (default)", func(in *Instance) { t := true; in.Accept = &t }).with(Supported),
 	iFlag("no_accept", "drop packets to VIPs when not owner (nftables table inet govrrp)", func(in *Instance) { f := false; in.Accept = &f }).with(Supported),
 	iBool("strict_mode", "strict RFC compliance (default vrrp_strict; implies no_accept)", func(in *Instance, v bool) { in.StrictMode = v }).with(Supported),
@@ -192,11 +198,11 @@ var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
 	iOther("use_vmac_addr", "", 0, 0, "VMACs for VIPs on other interfaces"),
 	iFlag("vmac_xmit_base", "send adverts on the base interface", func(in *Instance) { in.VMACXmitBase = true }).with(Supported),
 	iOther("use_ipvlan", "[IFNAME] [ADDR] [MODE]", 0, 3, "ipvlan instead of macvlan"),
-	iOther("native_ipv6", "", 0, 0, "deprecated: force IPv6 (the instance's family)"),
+	{name: "native_ipv6", status: Supported, doc: "deprecated: the instance is IPv6 (VRRPv3) from this line on; IPv4 addresses after it are ignored, as in keepalived 2.2.7"},
 	iFlag("dont_track_primary", "ignore faults of the instance interface", func(in *Instance) { in.DontTrackPrimary = true }).with(Supported),
 	iBool("skip_check_adv_addr", "skip VIP list check for the same master (govrrp never drops for it)", func(in *Instance, v bool) { in.SkipCheckAdvAddr = v }).with(Supported),
 	iFlag("promote_secondaries", "set promote_secondaries on the interface (restored at exit)", func(in *Instance) { in.PromoteSecondaries = true }).with(Supported),
-	iFlag("no_virtual_ipaddress", "allow an instance without VIPs (keepalived > 2.2)", func(in *Instance) { in.NoVirtualIPAddress = true }),
+	iFlag("no_virtual_ipaddress", "an instance without VIPs (runs the protocol and notifies, installs nothing); keepalived 2.2.7 ignores the word as unknown", func(in *Instance) { in.NoVirtualIPAddress = true }).with(Supported),
 	{name: "virtual_routes", args: "{ ROUTE ... }", block: true, status: Supported, doc: "routes moved with the VIPs (ip route grammar)",
 		fn: func(c *ctx, n *Node, in *Instance) {
 			c.checkRoutes(n, true)
@@ -213,7 +219,8 @@ var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
 	iFlag("check_unicast_src", "accept unicast adverts only from peers (govrrp always does)", func(in *Instance) { in.CheckUnicastSrc = true }).with(Supported),
 	iFlag("unicast_fault_no_peer", "FAULT instead of multicast without peers", func(in *Instance) { in.UnicastFaultNoPeer = true }).with(Supported),
 	iInt("unicast_ttl", Supported, 0, 255, "TTL of unicast adverts", func(in *Instance, v int) { in.UnicastTTL = v }).orElse(ignore),
-	iOtherCheck("old_unicast_checksum", "[never]", 0, 1, "pre-1.3.6 v3 checksum", checkOldUnicastChecksum),
+	{name: "old_unicast_checksum", args: "[never]", max: 1, status: Supported, doc: "pre-1.3.6 v3 unicast checksum (pseudo-header to 224.0.0.18): sent, and the only form accepted; never: not even auto-detected on receive",
+		fn: func(c *ctx, n *Node, in *Instance) { in.OldUnicastChecksum = oldUnicastChecksumMode(c, n) }},
 	iOther("vrf", "IFNAME", 1, 1, "VRF for unicast without interface"),
 	{name: "debug", args: "<0..4>", max: 1, status: Supported, doc: "accepted, no effect (keepalived 2.2.7: not implemented)", fallback: ignore,
 		fn: func(c *ctx, n *Node, in *Instance) {
@@ -225,10 +232,12 @@ var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
 			// keepalived 2.2.7 stores the level and never reads it.
 			c.noticef(n.Pos(), "(%s) debug has no effect (keepalived 2.2.7 does not implement it either)", in.Name)
 		}},
-	iOtherCheck("kernel_rx_buf_size", "BYTES", 1, 1, "socket receive buffer", checkInt(0, 1<<32-1)),
-	iOtherCheck("linkbeat_use_polling", "", 0, 0, "deprecated: poll link state", func(c *ctx, n *Node) {
-		c.fallbackf(n.Pos(), "", "linkbeat_use_polling in a vrrp_instance is deprecated; use a linkbeat_interfaces block")
-	}),
+	iKernelRxBufSize(), // rxbufs.go
+	{name: "linkbeat_use_polling", status: Supported, doc: "deprecated: poll the carrier of the instance's interface",
+		fn: func(c *ctx, n *Node, in *Instance) {
+			in.LinkbeatUsePolling = true
+			c.fallbackf(n.Pos(), "", "linkbeat_use_polling in a vrrp_instance is deprecated; use a linkbeat_interfaces block")
+		}},
 	{name: "lvs_sync_daemon_interface", args: "IFNAME", min: 1, max: 1, status: ParsedOnly, doc: "deprecated: LVS sync daemon",
 		fn: func(c *ctx, n *Node, in *Instance) {
 			in.Other = append(in.Other, raw(n))
@@ -352,7 +361,15 @@ func (c *ctx) parseVIP(n *Node, vrrp bool) (VIP, bool) {
 			v.NoTrack = true
 		case "home", "mngtmpaddr", "noprefixroute", "autojoin", "use_vmac":
 			v.Other = append(v.Other, opt)
-		case "preferred_lft", "track_group":
+		case "track_group":
+			t, ok := val()
+			if !ok {
+				return v, false
+			}
+			if !c.vipTrackGroup(&v, vrrp, t) {
+				return v, false
+			}
+		case "preferred_lft":
 			t, ok := val()
 			if !ok {
 				return v, false

@@ -12,33 +12,52 @@ import (
 func TestSupportedKeywords(t *testing.T) {
 	want := []string{
 		"auth_hmac.active_key", "auth_hmac.anti_replay", "auth_hmac.key", "auth_hmac.mode", "auth_hmac.time_window",
-		"authentication.auth_pass", "authentication.auth_type", "global_defs.enable_script_security",
+		"authentication.auth_pass", "authentication.auth_type", "global_defs.default_interface", "global_defs.enable_script_security", "global_defs.fifo_write_vrrp_states_on_reload",
 		"global_defs.log_unknown_vrids", "global_defs.nftables", "global_defs.nftables_counters", "global_defs.nftables_priority",
 		"global_defs.notify_fifo", "global_defs.notify_fifo_script", "global_defs.router_id", "global_defs.script_user", "global_defs.vmac_prefix", "global_defs.vrrp_check_unicast_src",
 		"global_defs.vrrp_down_timer_adverts", "global_defs.vrrp_garp_lower_prio_delay", "global_defs.vrrp_garp_lower_prio_repeat", "global_defs.vrrp_garp_master_delay", "global_defs.vrrp_garp_master_refresh",
 		"global_defs.vrrp_garp_master_refresh_repeat", "global_defs.vrrp_garp_master_repeat", "global_defs.vrrp_higher_prio_send_advert", "global_defs.vrrp_iptables",
-		"global_defs.vrrp_lower_prio_no_advert", "global_defs.vrrp_mcast_group4", "global_defs.vrrp_mcast_group6", "global_defs.vrrp_notify_fifo", "global_defs.vrrp_notify_fifo_script", "global_defs.vrrp_notify_priority_changes", "global_defs.vrrp_skip_check_adv_addr", "global_defs.vrrp_startup_delay", "global_defs.vrrp_strict",
-		"global_defs.vrrp_version", "top.global_defs", "top.static_ipaddress", "top.static_routes", "top.static_rules", "top.track_file", "top.vrrp_instance", "top.vrrp_script",
+		"global_defs.vrrp_lower_prio_no_advert", "global_defs.vrrp_mcast_group4", "global_defs.vrrp_mcast_group6", "global_defs.vrrp_notify_fifo", "global_defs.vrrp_notify_fifo_script", "global_defs.vrrp_notify_priority_changes", "global_defs.vrrp_rx_bufs_multiplier", "global_defs.vrrp_rx_bufs_policy", "global_defs.vrrp_skip_check_adv_addr", "global_defs.vrrp_startup_delay", "global_defs.vrrp_strict",
+		"global_defs.vrrp_version", "top.global_defs", "top.static_ipaddress", "top.static_routes", "top.static_rules", "top.track_file", "top.track_group", "top.vrrp_instance", "top.vrrp_script",
 		"top.vrrp_sync_group", "top.vrrp_track_file", "top.vrrp_track_process", "track_file.file", "track_file.init_file", "track_file.weight",
 		"vrrp_instance.accept", "vrrp_instance.advert_int", "vrrp_instance.auth_hmac", "vrrp_instance.authentication", "vrrp_instance.check_unicast_src", "vrrp_instance.debug", "vrrp_instance.dont_track_primary",
 		"vrrp_instance.down_timer_adverts", "vrrp_instance.garp_lower_prio_delay", "vrrp_instance.garp_lower_prio_repeat", "vrrp_instance.garp_master_delay", "vrrp_instance.garp_master_refresh", "vrrp_instance.garp_master_refresh_repeat",
-		"vrrp_instance.garp_master_repeat", "vrrp_instance.higher_prio_send_advert", "vrrp_instance.interface", "vrrp_instance.lower_prio_no_advert", "vrrp_instance.mcast_dst_ip", "vrrp_instance.mcast_src_ip", "vrrp_instance.no_accept",
-		"vrrp_instance.nopreempt", "vrrp_instance.notify", "vrrp_instance.notify_backup", "vrrp_instance.notify_deleted", "vrrp_instance.notify_fault",
+		"vrrp_instance.garp_master_repeat", "vrrp_instance.higher_prio_send_advert", "vrrp_instance.interface", "vrrp_instance.kernel_rx_buf_size", "vrrp_instance.lower_prio_no_advert", "vrrp_instance.mcast_dst_ip", "vrrp_instance.mcast_src_ip", "vrrp_instance.native_ipv6", "vrrp_instance.no_accept",
+		"vrrp_instance.no_virtual_ipaddress", "vrrp_instance.nopreempt", "vrrp_instance.notify", "vrrp_instance.notify_backup", "vrrp_instance.notify_deleted", "vrrp_instance.notify_fault",
 		"vrrp_instance.notify_master", "vrrp_instance.notify_master_rx_lower_pri", "vrrp_instance.notify_priority_changes",
-		"vrrp_instance.notify_stop", "vrrp_instance.preempt", "vrrp_instance.preempt_delay", "vrrp_instance.priority", "vrrp_instance.promote_secondaries", "vrrp_instance.skip_check_adv_addr", "vrrp_instance.state", "vrrp_instance.strict_mode",
+		"vrrp_instance.notify_stop", "vrrp_instance.old_unicast_checksum", "vrrp_instance.preempt", "vrrp_instance.preempt_delay", "vrrp_instance.priority", "vrrp_instance.promote_secondaries", "vrrp_instance.skip_check_adv_addr", "vrrp_instance.state", "vrrp_instance.strict_mode",
 		"vrrp_instance.track_file", "vrrp_instance.track_interface", "vrrp_instance.track_process",
 		"vrrp_instance.track_script", "vrrp_instance.track_src_ip", "vrrp_instance.unicast_fault_no_peer", "vrrp_instance.unicast_peer", "vrrp_instance.unicast_src_ip", "vrrp_instance.unicast_ttl", "vrrp_instance.use_vmac",
 		"vrrp_instance.v3_checksum_as_v2", "vrrp_instance.version", "vrrp_instance.virtual_ipaddress", "vrrp_instance.virtual_ipaddress_excluded",
 		"vrrp_instance.virtual_router_id", "vrrp_instance.virtual_routes", "vrrp_instance.virtual_rules", "vrrp_instance.vmac_xmit_base", "vrrp_script.fall", "vrrp_script.init_fail", "vrrp_script.interval",
 		"vrrp_script.rise", "vrrp_script.script", "vrrp_script.timeout", "vrrp_script.user", "vrrp_script.weight",
-		"vrrp_sync_group.global_tracking", "vrrp_sync_group.group", "vrrp_sync_group.notify", "vrrp_sync_group.notify_backup",
-		"vrrp_sync_group.notify_fault", "vrrp_sync_group.notify_master", "vrrp_sync_group.notify_stop",
+		"vrrp_sync_group.global_tracking", "vrrp_sync_group.group", "vrrp_sync_group.notify", "vrrp_sync_group.notify_backup", "vrrp_sync_group.notify_deleted",
+		"vrrp_sync_group.notify_fault", "vrrp_sync_group.notify_master", "vrrp_sync_group.notify_priority_changes", "vrrp_sync_group.notify_stop",
 		"vrrp_sync_group.sync_group_tracking_weight", "vrrp_sync_group.track_file", "vrrp_sync_group.track_interface",
 		"vrrp_sync_group.track_process", "vrrp_sync_group.track_script",
 		"vrrp_track_process.delay", "vrrp_track_process.fork_delay", "vrrp_track_process.full_command",
 		"vrrp_track_process.param_match", "vrrp_track_process.process", "vrrp_track_process.quorum",
 		"vrrp_track_process.quorum_max", "vrrp_track_process.terminate_delay", "vrrp_track_process.weight",
+		// mail alerts and start/stop scripts (internal/mail, daemon/mail.go, daemon/lifecyclescripts.go)
+		"global_defs.no_email_faults", "global_defs.notification_email", "global_defs.notification_email_from",
+		"global_defs.shutdown_script", "global_defs.shutdown_script_timeout", "global_defs.smtp_alert", "global_defs.smtp_alert_vrrp",
+		"global_defs.smtp_connect_timeout", "global_defs.smtp_helo_name", "global_defs.smtp_server",
+		"global_defs.startup_script", "global_defs.startup_script_timeout", "vrrp_instance.smtp_alert", "vrrp_sync_group.smtp_alert",
+		// process knobs (internal/procsched)
+		"global_defs.max_auto_priority", "global_defs.min_auto_priority_delay", "global_defs.process_name", "global_defs.process_names",
+		"global_defs.umask", "global_defs.vrrp_cpu_affinity", "global_defs.vrrp_no_swap", "global_defs.vrrp_priority",
+		"global_defs.vrrp_process_name", "global_defs.vrrp_rlimit_rttime", "global_defs.vrrp_rt_priority",
+		// GARP/NA pacing, vrrp_min_garp, garp_extra_if (vip/pacer.go, daemon/garpextra.go)
+		"top.garp_group", "garp_group.garp_interval", "garp_group.gna_interval", "garp_group.interface", "garp_group.interfaces",
+		"global_defs.vrrp_garp_interval", "global_defs.vrrp_gna_interval", "global_defs.vrrp_min_garp",
+		"global_defs.vrrp_garp_extra_if", "vrrp_instance.garp_extra_if",
+		// interface handling (daemon/ifaces_*.go, track/linkpoll.go)
+		"top.interface_up_down_delays", "top.linkbeat_interfaces", "top.linkbeat_use_polling", "top.net_namespace", "vrrp_instance.linkbeat_use_polling", "global_defs.dynamic_interfaces",
+		// netlink buffers (daemon/netlinkbufs.go, vip/netlinkbuf.go, track/netlinkbuf.go)
+		"global_defs.vrrp_netlink_cmd_rcv_bufs", "global_defs.vrrp_netlink_cmd_rcv_bufs_force",
+		"global_defs.vrrp_netlink_monitor_rcv_bufs", "global_defs.vrrp_netlink_monitor_rcv_bufs_force",
 	}
+	sort.Strings(want) // rows are added by several features; keep the list readable
 	var got []string
 	for _, k := range Keywords() {
 		if k.Status == Supported {

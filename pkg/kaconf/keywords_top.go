@@ -22,16 +22,16 @@ var topTable = newTable("top", topSink, []kwTop{
 	{name: "static_ipaddress", args: "{ ADDR ... }", block: true, status: Supported, doc: "addresses configured at start, restored if deleted, removed at stop", fn: topStaticAddr},
 	{name: "static_routes", args: "{ ROUTE ... }", block: true, status: Supported, doc: "routes configured at start, restored if deleted, removed at stop", fn: topStaticRoutes},
 	{name: "static_rules", args: "{ RULE ... }", block: true, status: Supported, doc: "rules configured at start, restored if deleted, removed at stop", fn: topStaticRules},
-	{name: "linkbeat_interfaces", args: "{ IF [MII|ETHTOOL|IOCTL] ... }", block: true, status: ParsedOnly, doc: "interfaces polled for link state", fn: topRawBlock},
-	{name: "track_group", args: "NAME { group { ... } }", min: 1, max: 1, block: true, status: ParsedOnly, doc: "instances tracking static addresses/routes", fn: topRawBlock},
-	{name: "garp_group", args: "{ }", block: true, status: ParsedOnly, doc: "GARP/NA rate limits per interface", fn: topRawBlock},
-	{name: "interface_up_down_delays", args: "{ IF DOWN [UP] ... }", block: true, status: ParsedOnly, doc: "debounce of interface state changes", fn: topRawBlock},
-	{name: "net_namespace", args: "NAME", min: 1, max: 1, status: ParsedOnly, doc: "network namespace to run in"},
+	{name: "linkbeat_interfaces", args: "{ IF [MII|ETHTOOL|IOCTL] ... }", block: true, status: Supported, doc: "interfaces whose carrier is polled (SIOCGIFFLAGS/ETHTOOL_GLINK) instead of followed over netlink", fn: topLinkbeat},
+	{name: "track_group", args: "NAME { group { INSTANCE ... } }", min: 1, max: 1, block: true, status: Supported, doc: "instances that go to FAULT while a static address/route/rule naming the group cannot be kept (its interface down or gone)", fn: topTrackGroup},
+	{name: "garp_group", args: "{ }", block: true, status: Supported, doc: "GARP/NA spacing shared by its interfaces (see the garp_group rows)", fn: topGarpGroup},
+	{name: "interface_up_down_delays", args: "{ IF DOWN [UP] ... }", block: true, status: Supported, doc: "debounce of interface state changes (reduced below (down_timer_adverts-1) x advert_int, as keepalived)", fn: topIfaceDelays},
+	{name: "net_namespace", args: "NAME", min: 1, max: 1, status: Supported, doc: "network namespace to run in (govrrp re-executes itself into /run/netns/NAME; not changeable on reload)", fn: topNetNamespace},
 	{name: "net_namespace_ipvs", args: "NAME", min: 0, max: 1, status: ParsedOnly, doc: "namespace for IPVS"},
 	{name: "namespace_with_ipsets", status: ParsedOnly, doc: "ipset names per namespace"},
 	{name: "instance", args: "NAME", min: 1, max: 1, status: ParsedOnly, doc: "keepalived instance name"},
 	{name: "use_pid_dir", status: ParsedOnly, doc: "pid files in /run/keepalived"},
-	{name: "linkbeat_use_polling", status: ParsedOnly, doc: "poll link state globally"},
+	{name: "linkbeat_use_polling", status: Supported, doc: "poll every interface's carrier instead of netlink", fn: func(c *ctx, n *Node, cfg *Config) { cfg.Ifaces.LinkbeatAll = true }},
 	{name: "child_wait_time", args: "SECS", min: 1, max: 1, status: ParsedOnly, doc: "wait for children at stop"},
 	lvsBlock("virtual_server", "LVS virtual server: govrrp does not provide LVS (run with --vrrp)"),
 	lvsBlock("virtual_server_group", "LVS virtual server group: skipped"),
@@ -65,8 +65,6 @@ func skipLVS(c *ctx, n *Node, cfg *Config) {
 }
 
 func topGlobal(c *ctx, n *Node, cfg *Config) { dispatch(c, globalTable, n.Children, &cfg.Global) }
-
-func topRawBlock(c *ctx, n *Node, cfg *Config) { cfg.Global.Other = append(cfg.Global.Other, raw(n)) }
 
 // define records a named top-level object; a second definition is an error.
 func (c *ctx) define(kind string, n *Node, exists bool) bool {

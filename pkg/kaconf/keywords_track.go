@@ -122,11 +122,18 @@ var syncGroupTable = newTable("vrrp_sync_group", nil, []kwSG{
 	sgScript("notify_backup", func(g *SyncGroup, s string) { g.NotifyBackup = s }),
 	sgScript("notify_fault", func(g *SyncGroup, s string) { g.NotifyFault = s }),
 	sgScript("notify_stop", func(g *SyncGroup, s string) { g.NotifyStop = s }),
-	{name: "notify_deleted", args: "[CMD]", max: 3, status: ParsedOnly, doc: "DELETED notifications"},
-	{name: "notify_priority_changes", args: "[BOOL]", max: 1, status: ParsedOnly, doc: "priority changes on FIFOs",
+	{name: "notify_deleted", args: "[CMD]", max: 3, status: Supported, doc: "ignored with a warning, as keepalived 2.2.7 does (it does not know the word in a sync group)",
+		fn: func(c *ctx, n *Node, g *SyncGroup) {
+			c.fallbackf(n.Pos(), "ignore the line", "notify_deleted in vrrp_sync_group %s: keepalived 2.2.7 does not know it (Unknown keyword) and runs nothing when a group is deleted", g.Name)
+		}},
+	{name: "notify_priority_changes", args: "[BOOL]", max: 1, status: Supported, doc: "the members' priority changes on the FIFOs (INSTANCE lines; no GROUP line)",
 		fn: func(c *ctx, n *Node, g *SyncGroup) { g.NotifyPriorityChanges, _ = c.boolArg(n, 0) }},
-	{name: "smtp_alert", args: "[BOOL]", max: 1, status: ParsedOnly, doc: "mail on transitions",
-		fn: func(c *ctx, n *Node, g *SyncGroup) { g.SmtpAlert, _ = c.boolArg(n, 0) }},
+	{name: "smtp_alert", args: "[BOOL]", max: 1, status: Supported, doc: "mail on group transitions (internal/mail)",
+		fn: func(c *ctx, n *Node, g *SyncGroup) {
+			if v, ok := c.boolArg(n, 0); ok {
+				g.SmtpAlert, g.SmtpAlertSet = v, true
+			}
+		}},
 	{name: "global_tracking", status: Supported, doc: "deprecated: members keep their weights",
 		fn: func(c *ctx, n *Node, g *SyncGroup) { g.GlobalTracking = true }},
 	{name: "sync_group_tracking_weight", status: Supported, doc: "members keep their tracking weights",

@@ -39,6 +39,9 @@ type Route struct {
 	// NoTrack: a deleted route is not restored and does not move the
 	// instance out of MASTER (keepalived's no_track).
 	NoTrack bool
+	// TrackGroup names the track_group whose instances go to FAULT while
+	// the route cannot be kept (static_routes only; trackgroup.go).
+	TrackGroup string
 }
 
 // Nexthop is one path of a multipath route.
@@ -63,6 +66,8 @@ type Rule struct {
 	FwMask   uint32 // 0: exact mark
 	IIF, OIF string
 	NoTrack  bool
+	// TrackGroup: as Route.TrackGroup (static_rules with dev/iif only).
+	TrackGroup string
 }
 
 // routeTypes are the route types govrrp installs; keepalived also takes
@@ -253,6 +258,8 @@ func (c *ctx) parseRoute(w []Token, pos Pos, block string) (Route, bool) {
 			r.MTU, r.MTULock = ws.mtu(t)
 		case "no_track":
 			r.NoTrack = true
+		case "track_group":
+			r.TrackGroup = ws.trackGroup(t, block)
 		default:
 			switch {
 			case routeTypes[t.Text] && ws.i == 1:
@@ -455,6 +462,8 @@ func (c *ctx) parseRule(w []Token, pos Pos, block string) (Rule, bool) {
 			r.OIF = ws.value(t).Text
 		case "no_track":
 			r.NoTrack = true
+		case "track_group":
+			r.TrackGroup = ws.trackGroup(t, block)
 		default:
 			switch {
 			case ruleOptsKnown[t.Text]:
@@ -524,7 +533,7 @@ func (c *ctx) addrOptsNotActed(block string, v VIP) {
 	}
 	for i, o := range v.Other {
 		switch {
-		case o == "home", o == "mngtmpaddr", o == "noprefixroute", o == "autojoin", o == "track_group", o == "use_vmac":
+		case o == "home", o == "mngtmpaddr", o == "noprefixroute", o == "autojoin", o == "use_vmac":
 			c.notActed(block, "address option "+o, v.Pos)
 		case o == "preferred_lft" && i+1 < len(v.Other) && v.Other[i+1] != "forever":
 			c.notActed(block, "address option preferred_lft "+v.Other[i+1], v.Pos)

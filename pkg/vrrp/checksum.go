@@ -22,6 +22,11 @@ func sumForm(msg []byte, v Version, fam Family, src, dst netip.Addr, mode Checks
 		s = sumAddr(s, src)
 		s = sumAddr(s, dst)
 		s += uint32(len(msg)>>16) + uint32(len(msg)&0xffff) + ProtocolNumber
+	case v == V3 && fam == IPv4 && mode == ChecksumOldUnicast:
+		// pre-1.3.6 keepalived: the multicast group as destination (oldchecksum.go).
+		s = sumAddr(s, src)
+		s = sumAddr(s, OldChecksumGroup)
+		s += ProtocolNumber + uint32(len(msg)&0xffff)
 	case v == V3 && fam == IPv4 && mode == ChecksumPseudoHeader:
 		// RFC 768-style IPv4 pseudo-header: src, dst, zero, protocol, length.
 		s = sumAddr(s, src)

@@ -72,7 +72,10 @@ func (a *Advert) checkMarshal(o *MarshalOptions) (Family, error) {
 				ErrInvalid, fam, fam, o.Src, o.Dst)
 		}
 	}
-	if a.Version == V3 && fam == IPv4 && o.Checksum > ChecksumMessageOnly {
+	if a.Version == V3 && fam == IPv4 && o.Checksum == ChecksumOldUnicast && familyOf(o.Src) != IPv4 {
+		return 0, fmt.Errorf("%w: the old unicast checksum needs an IPv4 Src, have %v", ErrInvalid, o.Src)
+	}
+	if a.Version == V3 && fam == IPv4 && o.Checksum > ChecksumOldUnicast {
 		return 0, fmt.Errorf("%w: unknown checksum mode %d", ErrInvalid, o.Checksum)
 	}
 	return fam, nil

@@ -163,6 +163,8 @@ type InstanceParams struct {
 	// HMAC, when set, is the instance's auth_hmac: adverts may (or, in
 	// enforce mode, must) carry a trailer, verified with HMACState.
 	HMAC *HMACConfig
+	// OldChecksum is old_unicast_checksum's policy (oldchecksum.go).
+	OldChecksum OldChecksumPolicy
 	// HMACState is the instance's anti-replay memory; it is mutated, so one
 	// goroutine validates for an instance at a time. Keep it across reloads.
 	HMACState *HMACVerifier
@@ -229,6 +231,9 @@ func Validate(b []byte, m RecvMeta, l Lookup, out *Advert) (Result, DropReason) 
 	}
 	v := Version(b[0] >> 4)
 	mode, ok := verifyChecksumTrailer(b, tr, v, m)
+	if found {
+		mode, ok = applyOldChecksum(b, v, m, inst.OldChecksum, mode, ok) // oldchecksum.go
+	}
 	// v2 over IPv6 has no checksum form; it is dropped as "family" below.
 	if !ok && !(v == V2 && m.Family == IPv6) {
 		return res, DropChecksum

@@ -74,6 +74,8 @@ func (m ChecksumMode) String() string {
 		return "pseudo_header"
 	case ChecksumMessageOnly:
 		return "message_only"
+	case ChecksumOldUnicast:
+		return "old_unicast"
 	}
 	return fmt.Sprintf("checksum_mode(%d)", uint8(m))
 }
