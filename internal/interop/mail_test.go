@@ -243,6 +243,7 @@ func mailSubject(routerID, inst, state string) string {
 }
 
 func TestMailAlerts(t *testing.T) {
+	t.Parallel()
 	for _, p := range pairings {
 		t.Run(p.String(), func(t *testing.T) { runMail(t, p) })
 	}
@@ -363,6 +364,7 @@ func wantMail(n *node, subject string) mailView {
 // smtp_alert on the group and on VI_2 only, no_email_faults, default From
 // and HELO; keepalived and govrrp must send the same mails.
 func TestMailSyncGroup(t *testing.T) {
+	t.Parallel()
 	for _, im := range []impl{keepalived, govrrp} {
 		t.Run(im.short(), func(t *testing.T) { runMailGroup(t, im) })
 	}
@@ -542,6 +544,7 @@ func startTwoInstances(t *testing.T, n *node, conf string) {
 // SIGTERMs itself while loading (strace: setresuid(nobody) for the path
 // check, back to root, prctl(PR_SET_PDEATHSIG, 0), getppid, kill(self)).
 func TestLifecycleScriptTimeout(t *testing.T) {
+	t.Parallel()
 	for _, im := range []impl{keepalived, govrrp} {
 		t.Run(im.short(), func(t *testing.T) { runLifecycleTimeout(t, im) })
 	}

@@ -72,6 +72,7 @@ func nlBufsOK(socks []nlSock) bool {
 // kernel (ss: SO_RCVBUF of each socket). keepalived first: it validates the
 // reading.
 func TestNetlinkRcvBufs(t *testing.T) {
+	t.Parallel()
 	for _, im := range []impl{keepalived, govrrp} {
 		t.Run(string(im), func(t *testing.T) {
 			netlab.Require(t, "ss")

@@ -120,6 +120,7 @@ func (r *fifoReader) waitFor(timeout time.Duration, from int, want ...string) (s
 }
 
 func TestNotifyExtrasInterop(t *testing.T) {
+	t.Parallel()
 	for _, im := range []impl{keepalived, govrrp} {
 		t.Run(im.short(), func(t *testing.T) { runNotifyExtras(t, im) })
 	}

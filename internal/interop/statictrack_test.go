@@ -65,6 +65,7 @@ var (
 const masterDown = 3*time.Second + time.Second
 
 func TestStaticTrackGroupInterop(t *testing.T) {
+	t.Parallel()
 	for _, im := range []impl{keepalived, govrrp} {
 		t.Run(im.short(), func(t *testing.T) { runStaticTrack(t, im) })
 	}

@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"net/netip"
 	"testing"
 	"time"
 
@@ -13,14 +12,7 @@ import (
 // messages), and allocates nothing once warm.
 func TestLinuxReadBatch(t *testing.T) {
 	l := newLab(t)
-	for _, fam := range []struct {
-		name     string
-		ipv6     bool
-		src, dst netip.Addr
-	}{
-		{"v4", false, a4, GroupV4},
-		{"v6", true, a6, GroupV6},
-	} {
+	for _, fam := range labFamilies {
 		t.Run(fam.name, func(t *testing.T) {
 			rx := listenIn(t, l.nsB, Config{Interface: labIfB, IPv6: fam.ipv6, Multicast: true})
 			tx := listenIn(t, l.nsA, Config{Interface: labIfA, IPv6: fam.ipv6})

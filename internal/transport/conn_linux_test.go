@@ -316,17 +316,21 @@ func TestLinuxMuxCancel(t *testing.T) {
 	}
 }
 
+// labFamilies are the two families of the lab: our address and the VRRP
+// group.
+var labFamilies = []struct {
+	name     string
+	ipv6     bool
+	src, dst netip.Addr
+}{
+	{"v4", false, a4, GroupV4},
+	{"v6", true, a6, GroupV6},
+}
+
 // BenchmarkLinuxRoundTrip measures one advert through a veth pair: WriteTo in
 // nsA, ReadFrom in nsB (root only).
 func BenchmarkLinuxRoundTrip(b *testing.B) {
-	for _, fam := range []struct {
-		name     string
-		ipv6     bool
-		src, dst netip.Addr
-	}{
-		{"v4", false, a4, GroupV4},
-		{"v6", true, a6, GroupV6},
-	} {
+	for _, fam := range labFamilies {
 		b.Run(fam.name, func(b *testing.B) {
 			l := newLab(b)
 			rx := listenIn(b, l.nsB, Config{Interface: labIfB, IPv6: fam.ipv6, Multicast: true})
@@ -348,14 +352,7 @@ func BenchmarkLinuxRoundTrip(b *testing.B) {
 // The real socket path allocates nothing per advert, sending or receiving.
 func TestLinuxZeroAllocs(t *testing.T) {
 	l := newLab(t)
-	for _, fam := range []struct {
-		name     string
-		ipv6     bool
-		src, dst netip.Addr
-	}{
-		{"v4", false, a4, GroupV4},
-		{"v6", true, a6, GroupV6},
-	} {
+	for _, fam := range labFamilies {
 		t.Run(fam.name, func(t *testing.T) {
 			rx := listenIn(t, l.nsB, Config{Interface: labIfB, IPv6: fam.ipv6, Multicast: true})
 			tx := listenIn(t, l.nsA, Config{Interface: labIfA, IPv6: fam.ipv6})

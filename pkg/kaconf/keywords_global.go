@@ -244,14 +244,14 @@ var globalTable = newTable("global_defs", globalSink, []kwG{
 	gOtherCheck("reload_time_file", "PATH", 0, 1, "scheduled reload", checkNeedsArg),
 	gOther("reload_repeat", "", 0, 0, "repeat scheduled reload"),
 	gOther("reload_file", "[PATH]", 0, 1, "reload-in-progress marker"),
-	gOtherCheck("data_use_instance", "[BOOL]", 0, 1, "instance name in .data files", checkOptBool),
+	gOtherCheck("data_use_instance", "[BOOL]", 0, 1, "instance name in the .data file's name (govrrp's keepalived-format dumps)", checkOptBool).with(Supported),
 	gOtherCheck("linkbeat_use_polling", "", 0, 0, "poll link state (keepalived 2.2.7: unknown in global_defs)", notIn227),
 	gOther("net_namespace", "NAME", 1, 1, "network namespace"),
 	gOther("net_namespace_ipvs", "[NAME]", 0, 1, "(LVS)"),
 	gOther("namespace_with_ipsets", "", 0, 0, "ipset names per namespace"),
 	gOther("instance", "NAME", 1, 1, "keepalived instance name"),
 	gOther("use_pid_dir", "", 0, 0, "pid files in /run/keepalived"),
-	gOther("vrrp_garp_lower_prio_no_advert", "[BOOL]", 0, 1, "old name of vrrp_lower_prio_no_advert"),
+	gOtherCheck("vrrp_garp_lower_prio_no_advert", "[BOOL]", 0, 1, "old name of vrrp_lower_prio_no_advert: keepalived 2.2.7 ignores the line as an unknown keyword, and so does govrrp (warning)", notIn227).with(Rejected),
 	{name: "vrrp_owner_ignore_adverts", status: Rejected, doc: "keepalived > 2.2 only"},
 })
 

@@ -17,7 +17,7 @@ func TestSupportedKeywords(t *testing.T) {
 		"global_defs.notify_fifo", "global_defs.notify_fifo_script", "global_defs.router_id", "global_defs.script_user", "global_defs.vmac_prefix", "global_defs.vrrp_check_unicast_src",
 		"global_defs.vrrp_down_timer_adverts", "global_defs.vrrp_garp_lower_prio_delay", "global_defs.vrrp_garp_lower_prio_repeat", "global_defs.vrrp_garp_master_delay", "global_defs.vrrp_garp_master_refresh",
 		"global_defs.vrrp_garp_master_refresh_repeat", "global_defs.vrrp_garp_master_repeat", "global_defs.vrrp_higher_prio_send_advert", "global_defs.vrrp_iptables",
-		"global_defs.vrrp_lower_prio_no_advert", "global_defs.vrrp_mcast_group4", "global_defs.vrrp_mcast_group6", "global_defs.vrrp_notify_fifo", "global_defs.vrrp_notify_fifo_script", "global_defs.vrrp_notify_priority_changes", "global_defs.vrrp_rx_bufs_multiplier", "global_defs.vrrp_rx_bufs_policy", "global_defs.vrrp_skip_check_adv_addr", "global_defs.vrrp_startup_delay", "global_defs.vrrp_strict",
+		"global_defs.vrrp_lower_prio_no_advert", "global_defs.data_use_instance", "global_defs.vrrp_mcast_group4", "global_defs.vrrp_mcast_group6", "global_defs.vrrp_notify_fifo", "global_defs.vrrp_notify_fifo_script", "global_defs.vrrp_notify_priority_changes", "global_defs.vrrp_rx_bufs_multiplier", "global_defs.vrrp_rx_bufs_policy", "global_defs.vrrp_skip_check_adv_addr", "global_defs.vrrp_startup_delay", "global_defs.vrrp_strict",
 		"global_defs.vrrp_version", "top.global_defs", "top.static_ipaddress", "top.static_routes", "top.static_rules", "top.track_file", "top.track_group", "top.vrrp_instance", "top.vrrp_script",
 		"top.vrrp_sync_group", "top.vrrp_track_file", "top.vrrp_track_process", "track_file.file", "track_file.init_file", "track_file.weight",
 		"vrrp_instance.accept", "vrrp_instance.advert_int", "vrrp_instance.auth_hmac", "vrrp_instance.authentication", "vrrp_instance.check_unicast_src", "vrrp_instance.debug", "vrrp_instance.dont_track_primary",
@@ -128,6 +128,23 @@ func TestSuggest(t *testing.T) {
 	for _, tt := range tests {
 		if got := suggest(tt.word, names); got != tt.want {
 			t.Errorf("suggest(%q) = %q, want %q", tt.word, got, tt.want)
+		}
+	}
+}
+
+// Keywords keepalived 2.2.7 reports as unknown (seen with keepalived -t)
+// are ignored with a warning on their line, never refused as not acted on.
+func TestUnknownIn227Ignored(t *testing.T) {
+	for _, kw := range []string{"vrrp_garp_lower_prio_no_advert", "vrrp_garp_extra_if_vmac all 10"} {
+		cfg, ds, err := buildSrc(t, "global_defs {\n    "+kw+"\n}\n"+instanceSrc("priority 100"), LoadOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", kw, err)
+		}
+		if !hasDiagText(ds, "warning", "2", "keepalived 2.2.7 does not know this keyword") {
+			t.Errorf("%s: no warning on line 2:\n%s", kw, diagLines(ds))
+		}
+		for _, u := range cfg.NotActedOn {
+			t.Errorf("%s: %s listed as not acted on", kw, u.Name)
 		}
 	}
 }
