@@ -170,6 +170,7 @@ func (d *Daemon) resolveInstances(cfg *kaconf.Config) ([]*instance, error) {
 		next = append(next, in)
 	}
 	renameIPv6VMACs(next, cfg.Global.VmacPrefix)
+	placeAddrVMACs(next, &cfg.Global) // VMACs of VIPs (vmac_addr.go)
 	return next, uniqueVMACs(next)
 }
 
@@ -229,6 +230,7 @@ func (d *Daemon) reconfigure(in, nw *instance) {
 			}
 		}
 	}
+	d.reloadAddrVMACs(in, nw, master) // gone VIPs are off, fresh ones not yet on (vmac_addr.go)
 	in.name, in.cfg, in.version, in.src, in.dsts, in.vips = nw.name, nw.cfg, nw.version, nw.src, nw.dsts, nw.vips
 	in.advert = nw.advert
 	in.takeAuth(nw)

@@ -94,6 +94,7 @@ type Daemon struct {
 	vmacs    vmacOps // use_vmac links (vmac.go)
 
 	events     chan loopEvent
+	rx         *rxQueue // accepted adverts, served after events (rxqueue.go)
 	ctx        context.Context
 	cancel     context.CancelFunc
 	start      time.Time
@@ -293,6 +294,7 @@ func newDaemon(cfg *kaconf.Config, o Options, dp deps) *Daemon {
 		lookup:      dp.lookup,
 		vmacs:       dp.vmacs,
 		events:      make(chan loopEvent, eventQueueLen),
+		rx:          newRxQueue(),
 		start:       time.Now(),
 		configPath:  o.ConfigPath,
 		opts:        o,

@@ -389,13 +389,13 @@ vrrp_sync_group G {
         b1
     }
 }
-`+fmt.Sprintf(twoNodeConf, "BACKUP", 100, "1", "use_vmac_addr"))
+`+fmt.Sprintf(twoNodeConf, "BACKUP", 100, "1", "use_ipvlan"))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	err := checkNotActedOn(log, cfg, false)
 	if err == nil {
-		t.Fatal("a file with use_vmac_addr and a sync group's track_bfd was accepted")
+		t.Fatal("a file with use_ipvlan and a sync group's track_bfd was accepted")
 	}
-	for _, want := range []string{"keepalived.conf:10:5: track_bfd (in vrrp_sync_group)", "keepalived.conf:20:5: use_vmac_addr (in vrrp_instance)", "--allow-unimplemented"} {
+	for _, want := range []string{"keepalived.conf:10:5: track_bfd (in vrrp_sync_group)", "keepalived.conf:20:5: use_ipvlan (in vrrp_instance)", "--allow-unimplemented"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}

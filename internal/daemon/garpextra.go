@@ -20,8 +20,8 @@ import (
 //     (keepalived 2.2.7, tcpdump: 198.51.100.100 every 2 s on eth1, nothing
 //     for 198.51.100.102 on eth1 nor for virtual_ipaddress_excluded). The
 //     first goes SECS after the transition. Without "all" keepalived sends
-//     only on VMACs of VIPs on other interfaces (use_vmac_addr, which govrrp
-//     refuses by name), so there is nothing to send.
+//     only on the VMACs of VIPs (use_vmac_addr, a VIP's use_vmac): one for
+//     the first address on each, VIP or eVIP (vmac_addr.go, addrVMACTargets).
 
 // pacedAnnouncer is the part of vip.Pacer the daemon needs besides bursts.
 type pacedAnnouncer interface {
@@ -64,8 +64,11 @@ func pacingOf(cfg *kaconf.Config, ins []*instance) vip.Pacing {
 // extraIfTargets are the addresses garp_extra_if announces for in: the
 // first VIP of each interface other than the instance's (and its VMAC's).
 func extraIfTargets(in *instance) []vip.Address {
-	if in.cfg.GarpExtraIf <= 0 || !in.cfg.GarpExtraIfAll {
+	if in.cfg.GarpExtraIf <= 0 {
 		return nil
+	}
+	if !in.cfg.GarpExtraIfAll {
+		return addrVMACTargets(in) // vmac_addr.go
 	}
 	own := in.vmacName()
 	var out []vip.Address

@@ -31,6 +31,9 @@ type instance struct {
 	vips    []vip.Address
 	sockCfg transport.Config
 	vmac    *vip.VMAC // use_vmac: the instance's macvlan (vmac.go); nil without
+	// addrVMACs: VMACs of VIPs (use_vmac_addr, a VIP's use_vmac), in
+	// creation order (vmac_addr.go).
+	addrVMACs []vip.VMAC
 	// rx is what the socket reader checks adverts against; the loop
 	// replaces it whole (reload), the reader only loads it.
 	rx  atomic.Pointer[rxConfig]

@@ -82,6 +82,13 @@ func (d *Daemon) run(ctx context.Context, o Options, sig signals) error {
 	}
 
 	for {
+		// The loop's own inputs before the advert backlog (rxqueue.go):
+		// queued adverts must not make advert or lease ticks late.
+		d.serveEvents(eventBurst)
+		adverts := d.rx.ready
+		if d.rx.waiting() > 0 {
+			adverts = alwaysReady // a backlog left: serve its next chunk
+		}
 		select {
 		case <-ctx.Done():
 			d.shutdown(watchdog)
@@ -93,10 +100,47 @@ func (d *Daemon) run(ctx context.Context, o Options, sig signals) error {
 		case s := <-sig.dump:
 			d.onDumpSignal(s)
 		case e := <-d.events:
-			d.serve(e)
-			d.sdFlushStatus(len(d.events) == 0) // one STATUS= per burst (sdnotify.go)
+			d.serveEvent(e)
+		case <-adverts:
+			d.serveAdverts(rxChunk)
+		}
+		d.sdFlushStatus(d.idle()) // one STATUS= per burst (sdnotify.go)
+	}
+}
+
+// idle reports whether nothing waits for the loop.
+func (d *Daemon) idle() bool {
+	return len(d.events) == 0 && d.rx.waiting() == 0 && d.rx.queued() == 0
+}
+
+// eventBurst bounds how many queued events the loop serves before it looks
+// at signals and the advert backlog again (d.events holds timers, ticks and
+// requests: never a sustained flood, but never starve the rest either).
+const eventBurst = 256
+
+// alwaysReady is a closed channel: a select case that is always ready.
+var alwaysReady = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// serveEvents serves up to max events already queued, without waiting.
+func (d *Daemon) serveEvents(max int) {
+	for range max {
+		select {
+		case e := <-d.events:
+			d.serveEvent(e)
+			d.sdFlushStatus(d.idle())
+		default:
+			return
 		}
 	}
+}
+
+// serveEvent serves one event of d.events. A master-down expiry waits for
+// the adverts that arrived before it (rxqueue.go, causality).
+func (d *Daemon) serveEvent(e loopEvent) {
+	if needsDrain(e) {
+		d.drainAdverts()
+	}
+	d.serve(e)
 }
 
 // serve handles one queued input on the loop.
@@ -155,8 +199,8 @@ func (d *Daemon) detachAll() {
 }
 
 // receiver validates adverts for one instance on the socket's reader
-// goroutine and posts the accepted ones to the loop. The decode buffer is the
-// closure's own, so the valid path allocates nothing.
+// goroutine and queues the accepted ones for the loop (rxqueue.go). The
+// decode buffer is the closure's own, so the valid path allocates nothing.
 func (d *Daemon) receiver(in *instance) transport.Handler {
 	var adv vrrp.Advert
 	adv.Addrs = make([]netip.Addr, 0, 32)
@@ -202,9 +246,7 @@ func (d *Daemon) receiver(in *instance) transport.Handler {
 		if in.fast.absorb(in, adv.Priority, adv.AdverInt, m.Src) {
 			return // the master as expected: last-heard only (fastpath.go)
 		}
-		select {
-		case d.events <- loopEvent{in: in, ev: fsm.Advert(adv.Priority, adv.AdverInt, m.Src)}:
-		default:
+		if !d.rx.push(loopEvent{in: in, ev: fsm.Advert(adv.Priority, adv.AdverInt, m.Src)}) {
 			in.countDrop("queue_full")
 			drops.dropped(time.Now(), m.Src, "queue_full")
 		}

@@ -113,8 +113,8 @@ func TestOwnAdvertDropped(t *testing.T) {
 	}
 	n.d.ctx = context.Background()
 	n.d.receiver(in)(pkt, transport.Meta{Src: src, Dst: dst, TTL: 255})
-	if got := in.snapshot().Drops["own_advert"]; got != 1 || len(n.d.events) != 0 {
-		t.Errorf("own_advert drops %d, queued events %d; want 1 and 0", got, len(n.d.events))
+	if got := in.snapshot().Drops["own_advert"]; got != 1 || n.d.rx.queued() != 0 {
+		t.Errorf("own_advert drops %d, queued events %d; want 1 and 0", got, n.d.rx.queued())
 	}
 }
 
@@ -159,7 +159,7 @@ func TestUnicastPeerSourceAndTTL(t *testing.T) {
 	send("192.0.2.12", 64)  // a peer, below min_ttl
 	send("192.0.2.12", 251) // a peer, in range
 	s := in.snapshot()
-	if s.Drops["not_a_peer"] != 1 || s.Drops["ttl"] != 1 || s.AdvertsReceived != 1 || len(n.d.events) != 1 {
-		t.Errorf("drops %v, received %d, queued %d; want not_a_peer 1, ttl 1, 1 received and queued", s.Drops, s.AdvertsReceived, len(n.d.events))
+	if s.Drops["not_a_peer"] != 1 || s.Drops["ttl"] != 1 || s.AdvertsReceived != 1 || n.d.rx.queued() != 1 {
+		t.Errorf("drops %v, received %d, queued %d; want not_a_peer 1, ttl 1, 1 received and queued", s.Drops, s.AdvertsReceived, n.d.rx.queued())
 	}
 }

@@ -127,6 +127,7 @@ func (d *Daemon) awaitReleases(by time.Time, watchdog <-chan time.Time) {
 	d.log.Info("stopped masters keep their VIPs until the new master advertises", "instances", len(d.releasing), "at_most", time.Until(by).Round(time.Millisecond))
 	deadline := time.NewTimer(time.Until(by))
 	defer deadline.Stop()
+	d.drainAdverts() // what the loop had taken but not served (rxqueue.go)
 	for len(d.releasing) > 0 {
 		select {
 		case e := <-d.events:
@@ -134,7 +135,9 @@ func (d *Daemon) awaitReleases(by time.Time, watchdog <-chan time.Time) {
 				e.reload <- reloadOutcome{err: fmt.Errorf("govrrp is stopping")}
 				continue
 			}
-			d.serve(e)
+			d.serveEvent(e)
+		case <-d.rx.ready: // the successor's adverts (rxqueue.go)
+			d.drainAdverts()
 		case <-watchdog:
 			d.sdNotify("WATCHDOG=1")
 		case <-deadline.C:

@@ -46,14 +46,18 @@ func vmacOf(c *kaconf.Instance, ifname string, ipv6 bool) *vip.VMAC {
 	return v
 }
 
-// onVMAC moves the VIPs that would go on the base interface (no dev, or dev
-// naming the base) onto the VMAC; VIPs on other interfaces stay there.
+// onVMAC moves the VIPs of the instance's family that would go on the base
+// interface (no dev, or dev naming the base) onto the VMAC; VIPs on other
+// interfaces stay there, and so does an eVIP of the other family
+// (keepalived 2.2.7, observed: an IPv6 eVIP of an IPv4 use_vmac instance
+// stays on the base, whatever man keepalived.conf says; the VMAC's virtual
+// MAC is of the other family, and govrrp disables IPv6 on it).
 func onVMAC(vips []vip.Address, base string, v *vip.VMAC) []vip.Address {
 	if v == nil {
 		return vips
 	}
 	for i := range vips {
-		if vips[i].Dev != base {
+		if vips[i].Dev != base || vips[i].Prefix.Addr().Is4() == v.IPv6 {
 			continue
 		}
 		vips[i].Dev = v.Name
@@ -89,8 +93,20 @@ func vmacSocketInterface(c *kaconf.Instance, ifname string, v *vip.VMAC) string 
 func (in *instance) sendConn() transport.Conn { return in.mux.Conn() }
 
 // attachVMAC creates (or reuses) the instance's VMAC, before the socket on
-// it is opened.
+// it is opened, then the VMACs of its VIPs (vmac_addr.go).
 func (d *Daemon) attachVMAC(in *instance) error {
+	if err := d.attachOwnVMAC(in); err != nil {
+		return err
+	}
+	if err := d.ensureAddrVMACs(in, in.addrVMACs); err != nil {
+		d.detachOwnVMAC(in)
+		return err
+	}
+	return nil
+}
+
+// attachOwnVMAC creates (or reuses) the instance's use_vmac link.
+func (d *Daemon) attachOwnVMAC(in *instance) error {
 	if in.vmac == nil {
 		return nil
 	}
@@ -113,9 +129,16 @@ func (d *Daemon) attachVMAC(in *instance) error {
 	return nil
 }
 
-// detachVMAC deletes the VMAC (its VIPs go with it). Called after the
-// socket on it is released, or when attaching failed.
+// detachVMAC deletes the VMACs of the instance's VIPs and its own VMAC
+// (their VIPs go with them). Called after the socket on it is released, or
+// when attaching failed.
 func (d *Daemon) detachVMAC(in *instance) {
+	d.deleteVMACs(in, in.addrVMACs)
+	d.detachOwnVMAC(in)
+}
+
+// detachOwnVMAC deletes the instance's use_vmac link.
+func (d *Daemon) detachOwnVMAC(in *instance) {
 	if in.vmac == nil || d.vmacs == nil {
 		return
 	}

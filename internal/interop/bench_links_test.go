@@ -3,6 +3,7 @@ package interop
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -85,8 +86,12 @@ func benchLinksCell(b *testing.B, im impl, perLink int, window time.Duration, re
 	n := benchLinks * perLink
 	row := func(metric string) string { return fmt.Sprintf("%d×v3@10ms, %d links %s", n, benchLinks, metric) }
 	start := time.Now()
-	a.startScale(linksConf("iop_a", perLink, prioHigh), prioHigh)
-	bk.startScale(linksConf("iop_b", perLink, prioLow), prioLow)
+	var extra []string
+	if f := os.Getenv("BENCH_LINKS_FLAGS"); f != "" && im == govrrp {
+		extra = strings.Fields(f) // local experiments (e.g. --no-vip-lease)
+	}
+	a.startScale(linksConf("iop_a", perLink, prioHigh), prioHigh, extra...)
+	bk.startScale(linksConf("iop_b", perLink, prioLow), prioLow, extra...)
 	settleScale(b, 120*time.Second, n, func(nd *node) (int, error) { return linksHeld(nd, perLink) }, a, bk)
 	settle := time.Since(start)
 	res.add(row("settle"), unitS, im, settle.Seconds())

@@ -107,6 +107,9 @@ type GlobalDefs struct {
 	DefaultInterface  string // default eth0
 	VRRPStartupDelay  time.Duration
 	VmacPrefix        string
+	// VmacAddrPrefix: vmac_addr_prefix, the prefix of VMACs made for VIPs
+	// (use_vmac_addr, a VIP's use_vmac); "" is VmacPrefix.
+	VmacAddrPrefix string
 	// Receive buffers of the VRRP sockets (vrrp_rx_bufs_policy,
 	// vrrp_rx_bufs_multiplier; internal/transport/rcvbuf.go): "" is
 	// govrrp's default sizing.
@@ -214,6 +217,7 @@ type Instance struct {
 	UseVMAC            string // "" = no VMAC; the VMAC name, or "vrrp.<VRID>" when use_vmac has no name
 	VMACAddr           string
 	VMACXmitBase       bool
+	UseVMACAddr        bool // use_vmac_addr: a VMAC on each other interface (or for the other family) a VIP/eVIP uses
 	DontTrackPrimary   bool
 	SkipCheckAdvAddr   bool
 	PromoteSecondaries bool
@@ -250,6 +254,8 @@ type VIP struct {
 	Peer      netip.Addr
 	NoDAD     bool
 	NoTrack   bool
+	// UseVMAC: the address's own use_vmac option (a VMAC on its dev).
+	UseVMAC bool
 	// TrackGroup names the track_group of a static_ipaddress line
 	// (trackgroup.go); "" otherwise.
 	TrackGroup string

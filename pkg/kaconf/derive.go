@@ -69,6 +69,7 @@ func deriveInstance(c *ctx, g *GlobalDefs, in *Instance) {
 	in.AdverInt = roundAdverInt(c, in)
 	c.unicastWithoutPeers(in)
 	c.vmacXmitBaseAlone(in)
+	c.vmacAddrRedundant(in) // vmacaddr.go
 	derivePreempt(c, in)
 	c.deriveStrict(in)
 	if in.UseVMAC == "-" {

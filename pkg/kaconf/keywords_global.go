@@ -151,7 +151,7 @@ var globalTable = newTable("global_defs", globalSink, []kwG{
 	gStr("default_interface", "interface for static addresses without dev (default eth0)", func(g *GlobalDefs, v string) { g.DefaultInterface = v }).with(Supported),
 	gSecs("vrrp_startup_delay", 0, 4294.967295, "delay before instances start (at daemon start; instances stay INIT)", func(g *GlobalDefs, v time.Duration) { g.VRRPStartupDelay = v }).with(Supported),
 	gStr("vmac_prefix", "prefix of generated VMAC names (default vrrp)", func(g *GlobalDefs, v string) { g.VmacPrefix = v }).with(Supported),
-	gOther("vmac_addr_prefix", "STRING", 1, 1, "prefix of VMACs for VIPs on other interfaces"),
+	gStr("vmac_addr_prefix", "prefix of VMACs for VIPs on other interfaces (default vmac_prefix)", func(g *GlobalDefs, v string) { g.VmacAddrPrefix = v }).with(Supported),
 	gOther("tmp_config_directory", "DIR", 1, 1, "config copy location"),
 	gOther("config_save_dir", "DIR", 1, 1, "save configs on reload"),
 	gProc("process_names", "", 0, 0, "default process names (govrrp is one process: comm keepalived_vrrp)", func(c *ctx, n *Node, p *ProcessDefs) { p.ProcessNames = true }),

@@ -138,7 +138,7 @@ var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
 		nonNumberAs("0", func(in *Instance) { in.GarpLowerPrioRepeat = 0 }),
 	iSecs("garp_lower_prio_delay", Supported, 0, 4294, "delay for that burst", func(in *Instance, v time.Duration) { in.GarpLowerPrioDelay = v }).
 		nonNumberAs("0", func(in *Instance) { in.GarpLowerPrioDelay = 0 }),
-	{name: "garp_extra_if", args: "[all] SECS", min: 1, max: 2, status: Supported, doc: "periodic GARP/NA while master on the other interfaces of VIPs (all; without it: VMACs of other interfaces, none in govrrp)", fallback: ignore,
+	{name: "garp_extra_if", args: "[all] SECS", min: 1, max: 2, status: Supported, doc: "periodic GARP/NA while master on the other interfaces of VIPs (all; without it: the VMACs of VIPs, use_vmac_addr / a VIP's use_vmac)", fallback: ignore,
 		fn: func(c *ctx, n *Node, in *Instance) {
 			if all, d, ok := c.extraIfArgs(n); ok {
 				in.GarpExtraIf, in.GarpExtraIfAll = d, all
@@ -195,7 +195,7 @@ var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
 				}
 			}
 		}},
-	iOther("use_vmac_addr", "", 0, 0, "VMACs for VIPs on other interfaces"),
+	iFlag("use_vmac_addr", "VMACs for VIPs/eVIPs on other interfaces or of the other family", func(in *Instance) { in.UseVMACAddr = true }).with(Supported),
 	iFlag("vmac_xmit_base", "send adverts on the base interface", func(in *Instance) { in.VMACXmitBase = true }).with(Supported),
 	iOther("use_ipvlan", "[IFNAME] [ADDR] [MODE]", 0, 3, "ipvlan instead of macvlan"),
 	{name: "native_ipv6", status: Supported, doc: "deprecated: the instance is IPv6 (VRRPv3) from this line on; IPv4 addresses after it are ignored, as in keepalived 2.2.7"},
@@ -359,7 +359,9 @@ func (c *ctx) parseVIP(n *Node, vrrp bool) (VIP, bool) {
 			v.NoDAD = true
 		case "no_track":
 			v.NoTrack = true
-		case "home", "mngtmpaddr", "noprefixroute", "autojoin", "use_vmac":
+		case "use_vmac":
+			v.UseVMAC = true
+		case "home", "mngtmpaddr", "noprefixroute", "autojoin":
 			v.Other = append(v.Other, opt)
 		case "track_group":
 			t, ok := val()

@@ -56,6 +56,8 @@ func TestSupportedKeywords(t *testing.T) {
 		// netlink buffers (daemon/netlinkbufs.go, vip/netlinkbuf.go, track/netlinkbuf.go)
 		"global_defs.vrrp_netlink_cmd_rcv_bufs", "global_defs.vrrp_netlink_cmd_rcv_bufs_force",
 		"global_defs.vrrp_netlink_monitor_rcv_bufs", "global_defs.vrrp_netlink_monitor_rcv_bufs_force",
+		// VMACs of VIPs (daemon/vmac_addr.go)
+		"global_defs.vmac_addr_prefix", "vrrp_instance.use_vmac_addr",
 	}
 	sort.Strings(want) // rows are added by several features; keep the list readable
 	var got []string

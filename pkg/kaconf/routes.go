@@ -531,9 +531,12 @@ func (c *ctx) addrOptsNotActed(block string, v VIP) {
 	if v.Peer.IsValid() {
 		c.notActed(block, "address option peer", v.Pos)
 	}
+	if v.UseVMAC && block == "static_ipaddress" {
+		c.notActed(block, "address option use_vmac", v.Pos) // no instance, so no virtual MAC
+	}
 	for i, o := range v.Other {
 		switch {
-		case o == "home", o == "mngtmpaddr", o == "noprefixroute", o == "autojoin", o == "use_vmac":
+		case o == "home", o == "mngtmpaddr", o == "noprefixroute", o == "autojoin":
 			c.notActed(block, "address option "+o, v.Pos)
 		case o == "preferred_lft" && i+1 < len(v.Other) && v.Other[i+1] != "forever":
 			c.notActed(block, "address option preferred_lft "+v.Other[i+1], v.Pos)

@@ -2,7 +2,6 @@ package kaconf
 
 import (
 	"net/netip"
-	"slices"
 	"strings"
 	"testing"
 
@@ -144,10 +143,15 @@ func TestRouteOptionsNotActedOn(t *testing.T) {
 	}
 }
 
-// A VIP's own use_vmac (a VMAC for that address alone) is not acted on:
-// refused by name, not silently put on the instance's interface.
-func TestVIPUseVMACNotActedOn(t *testing.T) {
-	src := "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 100\n virtual_ipaddress {\n  192.0.2.100/24 dev eth0 use_vmac\n }\n}\n"
+// A VIP's own use_vmac is acted on (VIP.UseVMAC: a VMAC on its dev, daemon
+// vmac_addr.go), for virtual_ipaddress and virtual_ipaddress_excluded alike;
+// on a static_ipaddress (no instance, so no virtual MAC) it is refused by name.
+func TestVIPUseVMAC(t *testing.T) {
+	src := "static_ipaddress {\n 198.51.100.9/24 dev eth1 use_vmac\n}\n" +
+		"global_defs {\n vmac_addr_prefix vx\n}\n" +
+		"vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 100\n use_vmac_addr\n" +
+		" virtual_ipaddress {\n  192.0.2.100/24 dev eth0 use_vmac\n  192.0.2.101/24 dev eth1\n }\n" +
+		" virtual_ipaddress_excluded {\n  198.51.100.100/24 dev eth1 use_vmac\n }\n}\n"
 	cfg, ds, err := buildSrc(t, src, LoadOptions{})
 	if err != nil {
 		t.Fatalf("Build: %v %v", err, ds)
@@ -156,8 +160,29 @@ func TestVIPUseVMACNotActedOn(t *testing.T) {
 	for _, u := range cfg.NotActedOn {
 		got = append(got, u.Pos.String()+" "+u.Name)
 	}
-	if !slices.Contains(got, "t.conf:6:3 address option use_vmac") {
-		t.Errorf("not acted on: %q; want the VIP's use_vmac at t.conf:6:3", got)
+	if diff := cmp.Diff([]string{"t.conf:2:2 address option use_vmac"}, got); diff != "" {
+		t.Errorf("not acted on (-want +got):\n%s", diff)
+	}
+	in := cfg.Instances[0]
+	flags := []bool{in.VIPs[0].UseVMAC, in.VIPs[1].UseVMAC, in.ExcludedVIPs[0].UseVMAC, in.UseVMACAddr}
+	if diff := cmp.Diff([]bool{true, false, true, true}, flags); diff != "" {
+		t.Errorf("VIP use_vmac, eVIP use_vmac, use_vmac_addr (-want +got):\n%s", diff)
+	}
+	var redundant []string
+	for _, d := range diagStrings(ds, SevWarning) {
+		if strings.Contains(d, "use_vmac_addr specified and use_vmac specified") {
+			redundant = append(redundant, d)
+		}
+	}
+	wantRedundant := []string{
+		"t.conf:13:3: warning: (VI_1) use_vmac_addr specified and use_vmac specified for VIP/eVIP 192.0.2.100/24 (as keepalived 2.2.7 logs)",
+		"t.conf:17:3: warning: (VI_1) use_vmac_addr specified and use_vmac specified for VIP/eVIP 198.51.100.100/24 (as keepalived 2.2.7 logs)",
+	}
+	if diff := cmp.Diff(wantRedundant, redundant); diff != "" {
+		t.Errorf("redundant use_vmac warnings (-want +got):\n%s", diff)
+	}
+	if cfg.Global.VmacAddrPrefix != "vx" || len(in.VIPs[0].Other) != 0 {
+		t.Errorf("vmac_addr_prefix %q, VIP other options %q; want vx and none", cfg.Global.VmacAddrPrefix, in.VIPs[0].Other)
 	}
 }
 
