@@ -99,15 +99,21 @@ func Uses(c *kaconf.Instance, ifname string, src netip.Addr) []Use {
 		// keepalived's track_src_ip: FAULT while the advert source is gone.
 		out = append(out, Use{Key: Key{track.KindInterface, track.AddrResultName(src)}, Primary: true})
 	}
-	add := func(kind track.Kind, refs []kaconf.TrackRef) {
-		for _, r := range refs {
-			out = append(out, Use{Key: Key{kind, r.Name}, Weight: r.Weight, Reverse: r.Reverse, Pos: r.Pos})
+	return appendRefs(out, c.TrackInterfaces, c.TrackScripts, c.TrackFiles, c.TrackProcesses)
+}
+
+// appendRefs appends the uses of track_interface, track_script, track_file
+// and track_process references, in that order (an instance's or a sync
+// group's: the same rule).
+func appendRefs(out []Use, ifaces, scripts, files, procs []kaconf.TrackRef) []Use {
+	for _, kr := range []struct {
+		kind track.Kind
+		refs []kaconf.TrackRef
+	}{{track.KindInterface, ifaces}, {track.KindScript, scripts}, {track.KindFile, files}, {track.KindProcess, procs}} {
+		for _, r := range kr.refs {
+			out = append(out, Use{Key: Key{kr.kind, r.Name}, Weight: r.Weight, Reverse: r.Reverse, Pos: r.Pos})
 		}
 	}
-	add(track.KindInterface, c.TrackInterfaces)
-	add(track.KindScript, c.TrackScripts)
-	add(track.KindFile, c.TrackFiles)
-	add(track.KindProcess, c.TrackProcesses)
 	return out
 }
 
@@ -122,17 +128,7 @@ func GroupUses(cfg *kaconf.Config, instance string) []Use {
 		if !slices.Contains(g.Group, instance) {
 			continue
 		}
-		var out []Use
-		add := func(kind track.Kind, refs []kaconf.TrackRef) {
-			for _, r := range refs {
-				out = append(out, Use{Key: Key{kind, r.Name}, Weight: r.Weight, Reverse: r.Reverse, Pos: r.Pos})
-			}
-		}
-		add(track.KindInterface, g.TrackInterfaces)
-		add(track.KindScript, g.TrackScripts)
-		add(track.KindFile, g.TrackFiles)
-		add(track.KindProcess, g.TrackProcesses)
-		return out
+		return appendRefs(nil, g.TrackInterfaces, g.TrackScripts, g.TrackFiles, g.TrackProcesses)
 	}
 	return nil
 }
