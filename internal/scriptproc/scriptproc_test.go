@@ -52,8 +52,11 @@ func (c child) stop() syscall.Signal {
 	return ws.Signal()
 }
 
-// sleep starts `sleep 60` as cred; Start has returned once the exec is
-// done, so /proc already shows sleep.
+// sleep starts `sleep 60` as cred and returns once it sleeps. Start
+// returns when the exec is done, but the dynamic loader of sleep still
+// has its libraries open for a moment after that (CI saw libc.so.6 as
+// the child's descriptor 3), so descriptors are only looked at once the
+// child is in its sleep system call.
 func sleep(t *testing.T, cred *Credential) child {
 	t.Helper()
 	path, err := exec.LookPath("sleep")
@@ -64,7 +67,30 @@ func sleep(t *testing.T, cred *Credential) child {
 	if err := Start(cmd); err != nil {
 		t.Fatal(err)
 	}
-	return child{t, cmd}
+	c := child{t, cmd}
+	c.awaitSleep()
+	return c
+}
+
+// awaitSleep polls /proc/PID/syscall, at most 10 s, until the child is
+// in nanosleep or clock_nanosleep.
+func (c child) awaitSleep() {
+	c.t.Helper()
+	asleep := []string{strconv.Itoa(unix.SYS_NANOSLEEP), strconv.Itoa(unix.SYS_CLOCK_NANOSLEEP)}
+	var last string
+	for range 10000 {
+		b, err := os.ReadFile(c.proc("syscall"))
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		last = strings.TrimSpace(string(b))
+		if nr, _, _ := strings.Cut(last, " "); slices.Contains(asleep, nr) {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	c.stop()
+	c.t.Fatalf("child not asleep after 10 s: /proc/PID/syscall %q", last)
 }
 
 // The child gets /dev/null for 0 to 2 and nothing else, even from
