@@ -9,7 +9,7 @@ FUZZTIME  ?= 20s
 # (go.dev/issue/75804, fixed in go1.27); an execution count has no deadline to race.
 TEST_FUZZTIME ?= 20000x
 # Debian packages the root tests need: real peers and wire tools.
-APT_PKGS  := keepalived iproute2 tcpdump nftables iputils-ping procps apache2 curl dbus systemd frr
+APT_PKGS  := keepalived iproute2 tcpdump nftables iputils-ping procps apache2 curl dbus systemd frr snmpd snmp snmptrapd
 
 export GOFLAGS := -mod=mod -buildvcs=false
 
@@ -35,7 +35,7 @@ deps:
 
 # test runs everything: unit tests, then the root integration tests (namespaces, real keepalived).
 # The loop-owning packages run again under the race detector.
-RACE_PKGS := ./internal/daemon/ ./internal/track/ ./internal/notify/ ./internal/fsm/ ./internal/control/
+RACE_PKGS := ./internal/daemon/ ./internal/track/ ./internal/notify/ ./internal/fsm/ ./internal/control/ ./internal/snmp/ ./internal/dbusapi/
 
 test: deps build
 	GOVRRP_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 12m -p 2 $(PKGS)

@@ -72,6 +72,7 @@ func wantEntries(t *testing.T) []string {
 		"/usr/share/fish/vendor_completions.d/govrrp.fish",
 		"/usr/share/doc/govrrp/README.md",
 		"/usr/share/doc/govrrp/copyright",
+		"/usr/share/dbus-1/system.d/govrrp.conf",
 	}
 	confs, _ := filepath.Glob("../configs/*.conf")
 	for _, c := range confs {

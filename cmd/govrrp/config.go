@@ -75,9 +75,7 @@ func checkConfigs(out, errw io.Writer, files []string, asJSON bool, o kaconf.Loa
 			continue
 		}
 		for _, u := range cfg.NotActedOn {
-			if daemon.Refuses(u) {
-				fmt.Fprintf(errw, "%s: warning: %s (in %s) is parsed but not acted on by govrrp yet; `govrrp run` refuses this file unless --allow-unimplemented\n", u.Pos, u.Name, u.Block)
-			}
+			fmt.Fprintf(errw, "%s: warning: %s (in %s) is parsed but not acted on by govrrp yet; `govrrp run` refuses this file unless --allow-unimplemented\n", u.Pos, u.Name, u.Block)
 		}
 		// What `govrrp run` would refuse (AH; scripts, checked on this host).
 		scriptErrs := daemon.CheckRunnable(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -85,6 +83,9 @@ func checkConfigs(out, errw io.Writer, files []string, asJSON bool, o kaconf.Loa
 			fmt.Fprintf(errw, "%v (`govrrp run` refuses it)\n", errorLine(err))
 		}
 		failed += len(scriptErrs)
+		for _, err := range daemon.LifecycleScriptWarnings(cfg, slog.New(slog.NewTextHandler(io.Discard, nil))) {
+			fmt.Fprintf(errw, "%s: warning: %v (keepalived 2.2.7 and `govrrp run` start without it)\n", f, err)
+		}
 		members = append(members, kaconf.Member{File: f, Config: cfg})
 		if !asJSON && len(scriptErrs) == 0 {
 			fmt.Fprintf(out, "%s: ok (%d vrrp_instance)\n", f, len(cfg.Instances))

@@ -111,3 +111,53 @@ func inNetNamespace(path string) (bool, error) {
 	}
 	return want.Dev == cur.Dev && want.Ino == cur.Ino, nil
 }
+
+// Clients (`govrrp status`) in a namespace. keepalived 2.2.7 with
+// net_namespace NAME runs in a mount namespace of its own (observed in
+// /proc/PID/mountinfo: mounts made slaves, /run/keepalived/NAME bind-mounted
+// on /run/keepalived), so its own /run/keepalived/... paths land in NAME's
+// directory. govrrp gets the same per-namespace files by naming them
+// (netnsPaths) and needs no mount namespace: its socket is
+// /run/govrrp/NAME/govrrp.sock in the host's /run, where every client sees
+// it. What a client lacks is the NAME: run as `ip netns exec NAME govrrp
+// status`, it finds it from its own network namespace.
+
+// procSelfNetNS is the calling process's network namespace.
+const procSelfNetNS = "/proc/self/ns/net"
+
+// clientSocket is the socket a client uses when --socket was not given:
+// def, unless the client runs in a network namespace bound under dir as
+// NAME and the socket of a daemon with net_namespace NAME (def moved under
+// NAME, as netnsPaths moves it) exists: that daemon is the one running
+// there (def, in the /run every namespace shares, may be another's).
+func clientSocket(def, dir, self string) string {
+	name := namedNetNamespace(dir, self)
+	if name == "" {
+		return def
+	}
+	p := filepath.Join(filepath.Dir(def), name, filepath.Base(def))
+	if _, err := os.Stat(p); err != nil {
+		return def
+	}
+	return p
+}
+
+// namedNetNamespace is the name under dir of the namespace self is, ""
+// when none (the host's, or an unnamed one). Bounded by dir's entries.
+func namedNetNamespace(dir, self string) string {
+	var cur unix.Stat_t
+	if err := unix.Stat(self, &cur); err != nil {
+		return ""
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return ""
+	}
+	for _, e := range entries {
+		var st unix.Stat_t
+		if unix.Stat(filepath.Join(dir, e.Name()), &st) == nil && st.Dev == cur.Dev && st.Ino == cur.Ino {
+			return e.Name()
+		}
+	}
+	return ""
+}

@@ -95,6 +95,7 @@ func runDaemon(ctx context.Context, f runFlags) error {
 			return &exitError{code: 1, msg: err.Error()}
 		}
 	}
+	defer applyPidDefs(&f, configPidDefs(f))() // use_pid_dir, instance (pidfile.go)
 	release := daemon.ReleasePolicy("")
 	if f.releaseVIPs != "" {
 		var err error

@@ -36,9 +36,16 @@ redrawn on every change; otherwise one line is printed per state transition,
   2026-12-01T12:00:00Z VI_1 BACKUP -> MASTER: <reason>
 and with --json one Status object per line.
 
+Without --socket, run in a named network namespace (ip netns exec NAME govrrp
+status) it asks the daemon whose net_namespace is NAME (/run/govrrp/NAME/govrrp.sock)
+if there is one.
+
 Exit status: 0 ok, 1 the daemon refused the request, 3 no daemon answered.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("socket") {
+				socket = clientSocket(socket, netnsDir, procSelfNetNS) // netns.go
+			}
 			if watch {
 				return watchStatus(cmd.Context(), cmd.OutOrStdout(), socket, asJSON, isTerminal(cmd.OutOrStdout()))
 			}
@@ -183,6 +190,17 @@ func printStatus(w io.Writer, st *control.Status) {
 	printSyncGroups(w, st)
 	printTracks(w, st)
 	printAuth(w, st)
+	printMail(w, st)
+}
+
+// printMail shows the smtp_alert counters (as govrrp_smtp_alerts_total)
+// when mail is configured: a failing SMTP server is otherwise invisible.
+func printMail(w io.Writer, st *control.Status) {
+	if st.Mail == nil {
+		return
+	}
+	m := st.Mail
+	fmt.Fprintf(w, "\nSMTP ALERTS  queued %d  sent %d  failed %d  dropped %d\n", m.Queued, m.Sent, m.Failed, m.Dropped)
 }
 
 // printAuth lists the auth_hmac mode of each signing instance and what its

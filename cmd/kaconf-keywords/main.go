@@ -70,8 +70,11 @@ Generated from the keyword registry of ` + "`pkg/kaconf`" + `; do not edit by ha
 
 - **Supported**: govrrp acts on it.
 - **ParsedOnly**: parsed and validated with file:line:col errors, not yet acted on. ` + "`govrrp run`" + ` refuses a
-  file that uses one outside ` + "`global_defs`" + ` (it would fail over differently from keepalived) unless given
-  ` + "`--allow-unimplemented`" + `; ` + "`govrrp config check`" + ` lists each use as a warning.
+  file that uses one (it would behave differently from keepalived) unless given ` + "`--allow-unimplemented`" + `;
+  ` + "`govrrp config check`" + ` lists each use as a warning.
+- **Ignored**: a setting of keepalived's checker (LVS) or BFD process, which govrrp does not replace, or a keyword
+  keepalived 2.2.7 itself does not know in that place: checked, reported, and ignored, as keepalived's VRRP
+  process does.
 - **Rejected**: recognised and refused by name (LVS/checker/BFD blocks are skipped with ` + "`--vrrp`" + ` / ` + "`-P`" + `).
 
 Unknown keywords are warnings with a "did you mean" suggestion.

@@ -24,6 +24,19 @@ type Status struct {
 	// Sockets count what each shared socket dropped before any instance
 	// saw it: adverts for virtual routers this node does not run.
 	Sockets []Socket `json:"sockets,omitempty"`
+	// Mail counts smtp_alert mails since start; absent when no mail is
+	// configured and none was ever queued.
+	Mail *Mail `json:"smtp_alerts,omitempty"`
+}
+
+// Mail is the smtp_alert sender's counters since start (the values of
+// govrrp_smtp_alerts_total): queued, delivered, failed (server unreachable
+// or refusing) and dropped (queue full, or still queued at a stop).
+type Mail struct {
+	Queued  uint64 `json:"queued"`
+	Sent    uint64 `json:"sent"`
+	Failed  uint64 `json:"failed"`
+	Dropped uint64 `json:"dropped"`
 }
 
 // Socket is one shared interface+family socket.

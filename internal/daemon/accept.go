@@ -173,6 +173,24 @@ func (d *Daemon) acceptSync() {
 	d.log.Info("no_accept firewall updated", "table", "inet "+cfg.Table, "dropped_vips", len(drops), "took", time.Since(start).Round(time.Microsecond))
 }
 
+// acceptRefresh re-installs the drop list even when it is unchanged, before
+// a master re-adds VIPs found missing: their link may have been deleted and
+// re-created (dont_track_primary keeps the instance master meanwhile) with
+// a new index, which a link-local drop matched by index must follow
+// (firewall.Table resolves indexes for each batch). Only for such drops.
+func (d *Daemon) acceptRefresh(in *instance) {
+	if d.accept.fw == nil || !d.accept.holding[in] || !dropsTraffic(in.cfg) {
+		return
+	}
+	if !slices.ContainsFunc(d.acceptDrops(), func(x firewall.Drop) bool {
+		return !x.ByName && x.Addr.Is6() && x.Addr.IsLinkLocalUnicast()
+	}) {
+		return
+	}
+	d.accept.failed = true // install even if "unchanged"
+	d.acceptSync()
+}
+
 // acceptDrops lists the VIPs of every held instance that drops traffic, in
 // a stable order.
 func (d *Daemon) acceptDrops() []firewall.Drop {
@@ -181,8 +199,11 @@ func (d *Daemon) acceptDrops() []firewall.Drop {
 		if !dropsTraffic(in.cfg) {
 			return
 		}
+		// keepalived 2.2.7 matches a dont_track_primary instance's link-local
+		// VIPs by interface name unless nftables_ifindex (firewall.Drop).
+		byName := in.cfg.DontTrackPrimary && (d.cfg == nil || !d.cfg.Global.NFTablesIfindex)
 		for _, a := range in.vips {
-			drops = append(drops, firewall.Drop{Addr: a.Prefix.Addr(), Ifname: a.Dev})
+			drops = append(drops, firewall.Drop{Addr: a.Prefix.Addr(), Ifname: a.Dev, ByName: byName})
 		}
 	}
 	for in := range d.accept.holding {

@@ -149,16 +149,15 @@ func (d *Daemon) armTimer(in *instance, kind fsm.TimerKind, after time.Duration,
 	if d.schedAdvert(in, kind, after, gen) {
 		return // many masters on one socket: one wake-up (advertsched.go)
 	}
+	if kind == fsm.TimerMasterDown {
+		d.armMasterDown(in, after, gen) // one timer per socket (masterdown.go)
+		return
+	}
 	t := &in.timers[kind]
-	in.fast.lockArm(kind, after) // master-down: ordered against its own re-arm (fastpath.go)
-	defer in.fast.unlockArm(kind)
 	t.gen.Store(gen)
 	t.due = time.Now().Add(after)
 	if t.timer == nil {
 		t.timer = time.AfterFunc(after, func() {
-			if kind == fsm.TimerMasterDown && in.fast.rearmed(t) {
-				return // adverts heard meanwhile (fastpath.go)
-			}
 			d.post(loopEvent{in: in, ev: fsm.TimerFired(kind, t.gen.Load())})
 		})
 		return
@@ -169,6 +168,10 @@ func (d *Daemon) armTimer(in *instance, kind fsm.TimerKind, after time.Duration,
 func (d *Daemon) stopTimer(in *instance, kind fsm.TimerKind) {
 	if kind == fsm.TimerAdvert {
 		d.unschedAdvert(in) // advertsched.go
+	}
+	if kind == fsm.TimerMasterDown {
+		d.stopMasterDown(in) // masterdown.go
+		return
 	}
 	t := &in.timers[kind]
 	if t.timer != nil {
@@ -214,6 +217,9 @@ func (d *Daemon) stateChanged(in *instance, a fsm.Action) {
 		d.mailTransition(in, a.To) // smtp_alert (mail.go)
 	}
 	d.sdStatus()
+	d.dbusStateChanged(in, a.To) // VrrpStatusChange (dbus.go)
+	// enable_traps (snmp.go)
+	d.snmpStateChanged(in, a.To, a.Reason)
 	if a.From == fsm.Releasing {
 		d.released(in)
 	}

@@ -68,7 +68,9 @@ func advertOptions(in *instance, src, dst netip.Addr) vrrp.MarshalOptions {
 	return vrrp.MarshalOptions{Family: in.family, Src: src, Dst: dst, Checksum: mode}
 }
 
-// flushAdverts writes the batch, one WriteBatch per socket, and ends it.
+// flushAdverts writes the batch, one WriteBatch per socket, and ends it. A
+// socket that can be reserved (transport.BatchReserver) gets its write
+// handed to its sender (advertsend.go), so the loop does not wait for it.
 func (d *Daemon) flushAdverts() {
 	b := &d.adverts.batch
 	b.active = false
@@ -79,6 +81,10 @@ func (d *Daemon) flushAdverts() {
 		}
 	}
 	for _, c := range b.conns {
+		if r, ok := c.(transport.BatchReserver); ok && d.ctx != nil {
+			d.handOff(b, c, r)
+			continue
+		}
 		d.writeBatch(b, c)
 	}
 	clear(b.items)

@@ -34,6 +34,9 @@ type advertState struct {
 	due    []*instance // reused by every tick
 	batch  advertBatch // the tick's adverts, written together (advertbatch.go)
 	ticks  uint64      // schedule expiries served (tests)
+	// senders write the batches of reservable sockets off the loop
+	// (advertsend.go), one per socket with a schedule.
+	senders map[transport.Conn]*sockSender
 }
 
 // advertSched is the advert schedule of one socket.
@@ -90,9 +93,29 @@ func (d *Daemon) unschedAdvert(in *instance) {
 		return
 	}
 	if len(s.entries) == 0 {
-		s.stop()
-		delete(d.adverts.scheds, in.mux)
+		d.forgetSched(s)
 	}
+}
+
+// forgetSched drops an emptied schedule and the senders no schedule's
+// socket uses any more (its own, and one of a socket the mux replaced).
+func (d *Daemon) forgetSched(s *advertSched) {
+	s.stop()
+	delete(d.adverts.scheds, s.mux)
+	for c := range d.adverts.senders {
+		if !d.schedUses(c) {
+			d.stopSender(c)
+		}
+	}
+}
+
+func (d *Daemon) schedUses(c transport.Conn) bool {
+	for m := range d.adverts.scheds {
+		if m.Conn() == c {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *Daemon) schedFor(m *transport.Mux) *advertSched {
@@ -223,8 +246,7 @@ func (d *Daemon) onAdvertTick(s *advertSched) {
 		return
 	}
 	if len(s.entries) == 0 { // nobody re-armed: every master left
-		s.stop()
-		delete(d.adverts.scheds, s.mux)
+		d.forgetSched(s)
 		return
 	}
 	s.arm(d, time.Now())

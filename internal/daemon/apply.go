@@ -96,6 +96,7 @@ func (d *Daemon) apply(cfg *kaconf.Config) (applyReport, error) {
 			d.remove(in)
 		}
 	}
+	d.releaseVMACConflicts(next) // before any new link is made (vmac_addr.go)
 	for i, in := range final {
 		if !slices.Contains(added, in) {
 			d.reconfigure(in, next[i])
@@ -103,6 +104,11 @@ func (d *Daemon) apply(cfg *kaconf.Config) (applyReport, error) {
 	}
 	d.cfg = cfg
 	d.instances = final
+	d.applyReloadSched(cfg, startup) // reload_time_file; start-up's reload_file and config_save_dir (reloadsched.go)
+
+	d.applyLocalIGMP(cfg, startup) // before any socket joins 224.0.0.18 (igmp.go)
+	applyProcessMonitorBuf(cfg)    // before trackers start (igmp.go)
+
 	d.applyPacing(cfg) // GARP/NA spacing before any instance announces (garpextra.go)
 	d.applyStatic(cfg) // static_* before any instance starts (routes.go)
 	d.releaseConflicting(added)
@@ -125,6 +131,7 @@ func (d *Daemon) apply(cfg *kaconf.Config) (applyReport, error) {
 	}
 	d.swapNotifier()
 	d.applyMail(cfg) // smtp_alert (mail.go)
+	d.applySNMP(cfg) // AgentX subagent, after publishView (snmp.go)
 	d.planTracking()
 	d.planIfaceDelays() // ifaces_delay.go
 	d.dynamicForget()   // ifaces_dyn.go
@@ -145,7 +152,8 @@ func (d *Daemon) apply(cfg *kaconf.Config) (applyReport, error) {
 			d.startInstance(in)
 		}
 	}
-	d.fifoStatesOnReload(startup) // notifyextra.go
+	d.fifoStatesOnReload(startup, added) // notifyextra.go
+	d.applyDBus(cfg, startup)            // dbus.go
 	return rep, nil
 }
 
@@ -427,11 +435,23 @@ func (d *Daemon) reload(why string) reloadOutcome {
 	d.log.Info("reloading", "trigger", why, "config", d.configPath)
 	d.sdReloading()
 	defer d.sdReady() // READY=1 also after a rejected file: the old one runs
-	cfg, err := loadConfig(d.log, d.opts)
+	running := d.cfg
+	markerDone := d.reloadMarker(running) // reload_file while the file is read (configsave.go)
+	err := d.reloadCheck(running)         // reload_check_config
+	var cfg *kaconf.Config
 	if err == nil {
+		cfg, err = loadConfig(d.log, d.opts)
+	}
+	markerDone()
+	if err == nil {
+		n := d.saved.reloads + 1
+		d.saveDump(running, n, "pre") // config_save_dir
 		var rep applyReport
 		rep, err = d.apply(cfg)
 		if err == nil {
+			d.saved.reloads = n
+			d.saveDump(cfg, n, "post")
+			d.saveConfig(cfg)
 			d.log.Info("reloaded", "config", d.configPath, "result", rep.String(),
 				"added", fmt.Sprint(rep.Added), "removed", fmt.Sprint(rep.Removed))
 			return reloadOutcome{report: rep}

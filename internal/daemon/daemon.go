@@ -125,9 +125,15 @@ type Daemon struct {
 	startup     startupDelay    // instances waiting for vrrp_startup_delay (startup.go)
 	promote     promoteState    // promote_secondaries set by govrrp (promote.go)
 	mail        mailState       // smtp_alert mails (mail.go)
+	snmp        snmpState       // AgentX subagent (snmp.go)
 	ifd         ifaceDelayState // interface_up_down_delays (ifaces_delay.go)
 	dyn         dynState        // dynamic_interfaces (ifaces_dyn.go)
 	adverts     advertState     // aligned masters' advert schedules and batch (advertsched.go)
+	dbus        dbusState       // enable_dbus: keepalived's D-Bus interface (dbus.go)
+	downs       downState       // backups' master-down schedules, one timer per socket (masterdown.go)
+	igmp        localIGMP       // disable_local_igmp (igmp.go)
+	saved       saveState       // config_save_dir (configsave.go)
+	sched       reloadSched     // reload_time_file (reloadsched.go)
 
 	proc *procsched.Manager // process knobs, nil in tests (procsched.go)
 }
@@ -172,6 +178,10 @@ type loopEvent struct {
 	ifaceDelay *ifaceDelayTick
 	// advertTick: a socket's advert schedule is due (advertsched.go).
 	advertTick *advertSched
+	// dbus: a D-Bus method call that changes something (dbus.go).
+	dbus *dbusCall
+	// reloadSched: reload_time_file's watcher or timer (reloadsched.go).
+	reloadSched *reloadSchedEvent
 }
 
 // eventQueueLen bounds how many inputs may wait for the loop; beyond it
@@ -202,6 +212,8 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer d.stopProcess()
+	defer d.useSystemIGMP()() // disable_local_igmp restored after the sockets closed (igmp.go)
+
 	d.useSystemFirewall() // no_accept drops through nft (accept.go)
 	defer d.announce.Close()
 
@@ -307,20 +319,16 @@ func newDaemon(cfg *kaconf.Config, o Options, dp deps) *Daemon {
 	}
 }
 
-// Refuses reports whether `govrrp run` refuses a file for this use of a
-// keyword govrrp does not implement yet: anything outside global_defs changes
-// how the instance fails over. global_defs tuning (notification mail, script
-// security, timers of unimplemented features) only gets a warning.
-func Refuses(u kaconf.KeywordUse) bool { return u.Block != "global_defs" }
-
-// checkNotActedOn refuses a configuration whose VRRP behaviour depends on
-// keywords govrrp does not implement yet: running it would silently fail
-// over differently from keepalived.
+// checkNotActedOn refuses a configuration that uses a keyword govrrp does
+// not implement yet, in any block: running it would silently behave
+// differently from keepalived (fail over differently, or drop what the
+// user relies on: a bus interface, a reload schedule). Settings of
+// keepalived's other processes have status Ignored and never get here.
 func checkNotActedOn(log *slog.Logger, cfg *kaconf.Config, allow bool) error {
 	var refused []string
 	for _, u := range cfg.NotActedOn {
 		msg := fmt.Sprintf("%s (in %s) is not implemented by govrrp yet", u.Name, u.Block)
-		if !Refuses(u) || allow {
+		if allow {
 			log.Warn(msg+"; ignored", "at", u.Pos.String())
 			continue
 		}

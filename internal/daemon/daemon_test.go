@@ -390,18 +390,21 @@ vrrp_sync_group G {
     }
 }
 `+fmt.Sprintf(twoNodeConf, "BACKUP", 100, "1", "use_ipvlan"))
+	// A global_defs keyword not acted on is refused like any other (which
+	// ones remain changes as they are implemented: this use is made up).
+	cfg.NotActedOn = append(cfg.NotActedOn, kaconf.KeywordUse{Block: "global_defs", Name: "some_global", Pos: kaconf.Pos{File: "keepalived.conf", Line: 3, Col: 5}})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	err := checkNotActedOn(log, cfg, false)
 	if err == nil {
 		t.Fatal("a file with use_ipvlan and a sync group's track_bfd was accepted")
 	}
-	for _, want := range []string{"keepalived.conf:10:5: track_bfd (in vrrp_sync_group)", "keepalived.conf:20:5: use_ipvlan (in vrrp_instance)", "--allow-unimplemented"} {
+	for _, want := range []string{"keepalived.conf:10:5: track_bfd (in vrrp_sync_group)", "keepalived.conf:20:5: use_ipvlan (in vrrp_instance)", "keepalived.conf:3:5: some_global (in global_defs)", "--allow-unimplemented"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
 	}
 	if strings.Contains(err.Error(), "notification_email") {
-		t.Errorf("global_defs tuning should only warn:\n%v", err)
+		t.Errorf("a keyword govrrp acts on was refused:\n%v", err)
 	}
 	if err := checkNotActedOn(log, cfg, true); err != nil {
 		t.Errorf("with --allow-unimplemented: %v", err)

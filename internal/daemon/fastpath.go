@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"net/netip"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,7 +16,8 @@ import (
 // records an advert that matches exactly as last-heard (monotonic, atomic)
 // instead of waking the loop. The master-down timer, when it fires, re-arms
 // itself for the time left if an advert was heard since it was armed, and
-// only otherwise posts its expiry to the loop: the takeover comes exactly
+// only otherwise posts its expiry to the loop (one timer per socket for
+// all its backups: masterdown.go): the takeover comes exactly
 // one Master_Down_Interval after the last advert, as if every advert had
 // gone through the machine.
 //
@@ -30,11 +30,13 @@ import (
 //     other event the loop handles for the instance (handle) and by any
 //     reconfiguration. Anything else (another source, a priority change or
 //     0, an interval change, preemption, any state but BACKUP, sync group
-//     members, --metrics-listen's gap histogram) goes through the loop.
+//     members) goes through the loop. --metrics-listen's gap histogram is
+//     fed by the reader for every advert, absorbed or not (metrics.go).
 //   - The received/priority-0 counters are counted by the reader before
 //     the fast path, so status and metrics count every advert.
-//   - fastPath.mu orders the loop's master-down (re-)arm against the timer
-//     callback's own re-arm, so neither overwrites a newer deadline.
+//   - The reader only writes heard; the socket's master-down schedule
+//     (masterdown.go) reads it when its one timer fires and moves the
+//     instance's deadline to heard + the interval the loop armed.
 
 // fastPathEnabled switches the fast path; false only in benchmarks and
 // tests that compare against the loop path.
@@ -58,9 +60,23 @@ type fastPath struct {
 	absorbed atomic.Uint64
 	last     *fastExpect // loop only: the last one published, reused while unchanged
 
-	mu      sync.Mutex    // guards armedAt, armDown; held around master-down Reset
-	armedAt int64         // ns since base when master-down was last (re-)armed
-	armDown time.Duration // the interval it was armed for by the loop
+	down downEntry // the master-down timer's place on its socket's schedule (masterdown.go)
+	// gapDown is the Master_Down_Interval while the loop last published
+	// BACKUP, 0 otherwise: the reader's input to the advert-gap histogram
+	// (metrics.go observeGap).
+	gapDown atomic.Int64
+}
+
+// noteState publishes what the reader's gap histogram needs of the
+// machine's state (loop only: instance.publishDynamic, after every event).
+func (f *fastPath) noteState(st fsm.State, prio uint8, mai time.Duration) {
+	var down time.Duration
+	if st == fsm.Backup {
+		down = fsm.MasterDownInterval(prio, mai)
+	}
+	if time.Duration(f.gapDown.Load()) != down {
+		f.gapDown.Store(int64(down))
+	}
 }
 
 func (f *fastPath) now() int64 {
@@ -85,44 +101,6 @@ func (f *fastPath) absorb(in *instance, prio uint8, adverInt time.Duration, src 
 	return true
 }
 
-// lockArm is held by the loop around arming timer kind (actions.go
-// armTimer); for master-down it records when and for how long.
-func (f *fastPath) lockArm(kind fsm.TimerKind, after time.Duration) {
-	if kind != fsm.TimerMasterDown {
-		return
-	}
-	f.mu.Lock()
-	f.armedAt, f.armDown = f.now(), after
-}
-
-func (f *fastPath) unlockArm(kind fsm.TimerKind) {
-	if kind == fsm.TimerMasterDown {
-		f.mu.Unlock()
-	}
-}
-
-// rearmed is the master-down timer callback's side: if an advert was heard
-// since the timer was armed, re-arm it for what is left of the interval
-// after that advert and report true (nothing to post).
-func (f *fastPath) rearmed(t *instanceTimer) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if t.gen.Load() == 0 || f.base.IsZero() {
-		return false
-	}
-	heard := f.heard.Load()
-	if heard <= f.armedAt {
-		return false
-	}
-	left := time.Duration(heard-f.now()) + f.armDown
-	if left <= 0 {
-		return false
-	}
-	f.armedAt = heard
-	t.timer.Reset(left)
-	return true
-}
-
 // clear stops absorbing: the loop is about to change what the machine
 // would do (any event, a reconfiguration).
 func (f *fastPath) clear() { f.expect.Store(nil) }
@@ -136,7 +114,7 @@ func (d *Daemon) publishFast(in *instance, ev fsm.Event, acts []fsm.Action) {
 		return
 	}
 	a := acts[0]
-	if a.Kind != fsm.ActArmTimer || a.Timer != fsm.TimerMasterDown || d.metrics != nil || d.fastSyncMember(in) {
+	if a.Kind != fsm.ActArmTimer || a.Timer != fsm.TimerMasterDown || d.fastSyncMember(in) {
 		return
 	}
 	e := fastExpect{src: ev.Src, prio: ev.Priority, adverInt: ev.AdverInt}

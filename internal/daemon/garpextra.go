@@ -57,6 +57,7 @@ func pacingOf(cfg *kaconf.Config, ins []*instance) vip.Pacing {
 			}
 			pc.Alias[in.vmac.Name] = in.ifname
 		}
+		pc.Alias = addrVMACAliases(pc.Alias, in) // vmac_addr.go
 	}
 	return pc
 }

@@ -53,9 +53,6 @@ type instance struct {
 	trackFault bool       // a track holds the machine in FAULT
 	deleting   bool       // removed by a reload: its stop is notified as DELETED
 
-	lastAdvertFrom netip.Addr // the advert before this one (metrics only)
-	lastAdvertAt   time.Time
-
 	// view is what `govrrp status` shows of the instance, immutable once
 	// stored: the loop publishes a new one when something in it changes.
 	view    atomic.Pointer[control.Instance]
@@ -85,9 +82,12 @@ type instanceTimer struct {
 
 // instanceCounters are the instance's traffic counters.
 type instanceCounters struct {
-	sent, received         uint64
-	priZeroSent, priZeroRx uint64 // priority-0 adverts among sent, received
-	drops, warnings        map[string]uint64
+	sent        uint64
+	priZeroSent uint64 // priority-0 adverts among sent
+	// received and priZeroRx are counted by the socket reader on every
+	// accepted advert: atomics, not mu (issue 11, the backup's per-advert cost).
+	received, priZeroRx atomic.Uint64
+	drops, warnings     map[string]uint64
 }
 
 // rxConfig is an instance's receive side: immutable once published.
@@ -138,15 +138,15 @@ func (in *instance) countSent(prio uint8) {
 // countReceived counts an accepted advert of priority prio and the warnings
 // it carried.
 func (in *instance) countReceived(prio uint8, warning string) {
-	in.mu.Lock()
-	in.counters.received++
+	in.counters.received.Add(1)
 	if prio == 0 {
-		in.counters.priZeroRx++
+		in.counters.priZeroRx.Add(1)
 	}
 	if warning != "" {
+		in.mu.Lock()
 		bump(&in.counters.warnings, warning)
+		in.mu.Unlock()
 	}
-	in.mu.Unlock()
 }
 
 func bump(m *map[string]uint64, key string) {
@@ -162,8 +162,8 @@ func (in *instance) snapshot() control.Instance {
 	ci := *in.view.Load()
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	ci.AdvertsSent, ci.AdvertsReceived = in.counters.sent, in.counters.received
-	ci.PriorityZeroSent, ci.PriorityZeroReceived = in.counters.priZeroSent, in.counters.priZeroRx
+	ci.AdvertsSent, ci.AdvertsReceived = in.counters.sent, in.counters.received.Load()
+	ci.PriorityZeroSent, ci.PriorityZeroReceived = in.counters.priZeroSent, in.counters.priZeroRx.Load()
 	ci.Drops, ci.Warnings = maps.Clone(in.counters.drops), maps.Clone(in.counters.warnings)
 	return ci
 }
@@ -184,6 +184,7 @@ func (in *instance) publish(edit func(*control.Instance)) {
 // the advert path (nothing changes) allocates nothing.
 func (in *instance) publishDynamic() {
 	prio, master, mai := in.machine.EffectivePriority(), in.machine.MasterAddr(), in.machine.MasterAdverInt()
+	in.fast.noteState(in.machine.State(), prio, mai) // the reader's gap histogram (fastpath.go)
 	if in.machine.State() == fsm.Master {
 		in.masterPrio = prio
 	}

@@ -239,6 +239,9 @@ func (d *Daemon) renewLease(in *instance, missing []vip.Address, stalled bool) {
 	if in.machine.State() != fsm.Master {
 		return
 	}
+	if len(missing) > 0 {
+		d.acceptRefresh(in) // a re-created link has a new index (accept.go)
+	}
 	if len(missing) == 0 || d.readd(in, missing) == 0 {
 		return
 	}

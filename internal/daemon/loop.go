@@ -48,6 +48,7 @@ func (d *Daemon) run(ctx context.Context, o Options, sig signals) error {
 	d.runLifecycleScript(d.cfg, "startup_script")
 	defer func() { d.runLifecycleScript(d.cfg, "shutdown_script") }()
 	defer d.closeMail() // mail.go
+	defer d.snmpClose() // snmp.go
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	defer d.cancel()
 
@@ -61,6 +62,7 @@ func (d *Daemon) run(ctx context.Context, o Options, sig signals) error {
 	defer d.detachAll()
 	defer d.stopLease()
 	defer d.acceptClose() // runs after shutdown removed the VIPs
+	defer d.dbusClose()   // VrrpStopped first of all after the shutdown (dbus.go)
 	if _, err := d.apply(d.cfg); err != nil {
 		return err
 	}
@@ -164,6 +166,10 @@ func (d *Daemon) serve(e loopEvent) {
 		d.onIfaceDelayTick(*e.ifaceDelay)
 	case e.advertTick != nil:
 		d.onAdvertTick(e.advertTick)
+	case e.dbus != nil:
+		d.onDBusCall(*e.dbus) // dbus.go
+	case e.reloadSched != nil:
+		d.onReloadSched(*e.reloadSched) // reloadsched.go
 	case e.result != nil:
 		d.observeTrack(*e.result)
 		d.onTrackResult(*e.result)
@@ -172,9 +178,6 @@ func (d *Daemon) serve(e loopEvent) {
 	case e.ev.Kind == fsm.EvTimer && !e.in.timerDue(e.ev.Timer):
 		// an expiry that raced a re-arm
 	default:
-		if e.ev.Kind == fsm.EvAdvert {
-			d.observeAdvert(e.in, e.ev)
-		}
 		d.handle(e.in, e.ev)
 	}
 }
@@ -205,6 +208,7 @@ func (d *Daemon) receiver(in *instance) transport.Handler {
 	var adv vrrp.Advert
 	adv.Addrs = make([]netip.Addr, 0, 32)
 	drops := &dropLogger{log: d.log, attrs: []any{"instance", in.name, "vrid", in.cfg.VRID}}
+	var gaps gapWatch // the advert-gap histogram's last advert (metrics.go)
 	return func(payload []byte, m transport.Meta) {
 		rx := in.rx.Load()
 		if rx.peers != nil {
@@ -232,6 +236,7 @@ func (d *Daemon) receiver(in *instance) transport.Handler {
 		res, reason := vrrp.Validate(payload, vrrp.RecvMeta{Family: rx.family, Src: m.Src, Dst: m.Dst, TTL: m.TTL}, rx, &adv)
 		if reason != vrrp.DropNone {
 			in.countDrop(reason.String())
+			d.snmpDrop(in, reason, m.Src) // ProtoErrReason, enable_traps (snmp.go)
 			drops.dropped(time.Now(), m.Src, reason.String())
 			return
 		}
@@ -243,6 +248,7 @@ func (d *Daemon) receiver(in *instance) transport.Handler {
 			warning = authWarning(res)
 		}
 		in.countReceived(adv.Priority, warning)
+		d.observeGap(in, &gaps, m.Src)
 		if in.fast.absorb(in, adv.Priority, adv.AdverInt, m.Src) {
 			return // the master as expected: last-heard only (fastpath.go)
 		}
@@ -284,6 +290,7 @@ func (d *Daemon) post(e loopEvent) {
 // in keepalived.
 func (d *Daemon) shutdown(watchdog <-chan time.Time) {
 	d.sdNotify("STOPPING=1")
+	d.dbusStopping() // every instance signals STOP at once, as keepalived (dbus.go)
 	deadline := time.Now().Add(shutdownBudget)
 	for _, in := range d.instances {
 		if time.Now().After(deadline) {

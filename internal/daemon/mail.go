@@ -8,10 +8,12 @@ import (
 	"reflect"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/govrrp/govrrp/internal/control"
 	"github.com/govrrp/govrrp/internal/fsm"
 	"github.com/govrrp/govrrp/internal/mail"
 	"github.com/govrrp/govrrp/pkg/kaconf"
@@ -36,6 +38,7 @@ type mailState struct {
 	groups    map[string]bool // by sync group name
 	closing   sync.WaitGroup  // old senders draining after a reload
 	counters  mail.Counters   // every sender's, for metrics (atomics: any goroutine)
+	active    atomic.Bool     // a sender is configured (read by the status provider)
 	dial      mail.DialFunc   // nil: the network; a seam for tests
 }
 
@@ -132,6 +135,7 @@ func (d *Daemon) applyMail(cfg *kaconf.Config) {
 	if ok && (anyTrue(m.instances) || anyTrue(m.groups)) {
 		m.sender = mail.New(s, mail.Options{Dial: m.dial, Logger: d.log, Counters: &m.counters})
 	}
+	m.active.Store(m.sender != nil)
 }
 
 func anyTrue(m map[string]bool) bool {
@@ -175,6 +179,17 @@ func (d *Daemon) mailGroup(group string, st fsm.State) {
 
 // mailStats are the mail counters since start (any goroutine).
 func (d *Daemon) mailStats() mail.Stats { return d.mail.counters.Snapshot() }
+
+// mailStatus is `govrrp status`'s smtp_alerts (any goroutine): nil when no
+// sender is configured and none ever queued a mail, so a node without
+// smtp_alert shows nothing.
+func (d *Daemon) mailStatus() *control.Mail {
+	s := d.mailStats()
+	if !d.mail.active.Load() && s == (mail.Stats{}) {
+		return nil
+	}
+	return &control.Mail{Queued: s.Queued, Sent: s.Sent, Failed: s.Failed, Dropped: s.Dropped}
+}
 
 // registerMailMetrics adds govrrp_smtp_alerts_total{result} to reg: mails
 // sent, failed (connect/protocol/i-o) and dropped (queue full or stop).

@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/govrrp/govrrp/internal/control"
 	"github.com/govrrp/govrrp/internal/fsm"
 	"github.com/govrrp/govrrp/internal/mail"
 	"github.com/govrrp/govrrp/internal/transport"
@@ -289,4 +290,33 @@ func TestApplyMailReload(t *testing.T) {
 		t.Error("a sender runs with no smtp_alert anywhere")
 	}
 	d.closeMail()
+}
+
+// TestMailStatus: the control socket's status carries the mail counters
+// (those of govrrp_smtp_alerts_total) when smtp_alert is configured, and
+// no smtp_alerts at all when it is not.
+func TestMailStatus(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		seg := transport.NewSegment()
+		sink := &mailSink{}
+		conf := fmt.Sprintf(mailGlobals, "r", "") + fmt.Sprintf(twoNodeConf, "BACKUP", 100, "1", "smtp_alert")
+		n := newNode(t, seg, "192.0.2.11", conf, nil)
+		n.d.mail.dial = sink.dial
+		n.start()
+		time.Sleep(3*time.Second + (256-100)*time.Second/256 + time.Millisecond)
+		synctest.Wait()
+		p := &statusProvider{d: n.d}
+		if got, want := p.Status().Mail, (&control.Mail{Queued: 2, Sent: 2}); !cmp.Equal(got, want) {
+			t.Errorf("status smtp_alerts = %+v, want %+v (BACKUP and MASTER mailed)", got, want)
+		}
+		n.stop(t)
+
+		quiet := newNode(t, seg, "192.0.2.12", fmt.Sprintf(twoNodeConf, "BACKUP", 100, "1", ""), nil)
+		quiet.start()
+		synctest.Wait()
+		if got := (&statusProvider{d: quiet.d}).Status().Mail; got != nil {
+			t.Errorf("no mail configured, status smtp_alerts = %+v, want none", got)
+		}
+		quiet.stop(t)
+	})
 }

@@ -2,12 +2,12 @@ package daemon
 
 import (
 	"context"
+	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/govrrp/govrrp/internal/control"
-	"github.com/govrrp/govrrp/internal/fsm"
 	"github.com/govrrp/govrrp/internal/track"
 )
 
@@ -42,19 +42,30 @@ func (d *Daemon) newMetrics() (*prometheus.Registry, error) {
 	return reg, nil
 }
 
-// observeAdvert feeds the inter-arrival histogram: the gap between two
-// adverts of the same master as seen by a backup, against the master-down
-// interval it must stay below. Nil metrics: nothing (the call is cheap).
-func (d *Daemon) observeAdvert(in *instance, ev fsm.Event) {
+// gapWatch is a socket reader's memory of an instance's last accepted
+// advert, for the inter-arrival histogram. Reader only: each receiver
+// closure has its own (a new one after every re-registration, so the first
+// advert after a start or reload has no previous one).
+type gapWatch struct {
+	from netip.Addr // invalid until the first advert
+	at   int64      // ns since the instance's fastPath.base
+}
+
+// observeGap feeds the inter-arrival histogram on the reader, before the
+// fast path (issue 11: the fast path works with --metrics-listen): the gap
+// between two accepted adverts of the same sender while the loop last
+// published BACKUP, against the Master_Down_Interval it published with it.
+// Stamped at receipt, not when the loop got to the advert. Lock-free:
+// Prometheus histograms observe with atomics; nil metrics: nothing.
+func (d *Daemon) observeGap(in *instance, w *gapWatch, src netip.Addr) {
 	if d.metrics == nil {
 		return
 	}
-	now := time.Now()
-	if in.machine.State() == fsm.Backup && ev.Src == in.lastAdvertFrom && !in.lastAdvertAt.IsZero() {
-		down := fsm.MasterDownInterval(in.machine.EffectivePriority(), in.machine.MasterAdverInt())
-		d.metrics.AdvertGap(in.name, now.Sub(in.lastAdvertAt), down)
+	now := in.fast.now()
+	if down := time.Duration(in.fast.gapDown.Load()); down > 0 && w.from.IsValid() && src == w.from {
+		d.metrics.AdvertGap(in.name, time.Duration(now-w.at), down)
 	}
-	in.lastAdvertFrom, in.lastAdvertAt = ev.Src, now
+	w.from, w.at = src, now
 }
 
 // observeTrack records a script run's duration and outcome.

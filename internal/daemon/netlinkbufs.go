@@ -3,8 +3,7 @@ package daemon
 import (
 	"math"
 
-	"github.com/govrrp/govrrp/internal/track"
-	"github.com/govrrp/govrrp/internal/vip"
+	"github.com/govrrp/govrrp/internal/nlbuf"
 	"github.com/govrrp/govrrp/pkg/kaconf"
 )
 
@@ -37,6 +36,5 @@ func clampBuf(v int) int { return min(max(v, 0), math.MaxInt32) }
 // opens its netlink sockets once, a reload does not resize open sockets.
 func applyNetlinkBufs(cfg *kaconf.Config) {
 	size, force := netlinkMonRcvBuf(cfg)
-	vip.SetMonitorReceiveBuffer(size, force)
-	track.SetMonitorReceiveBuffer(size, force)
+	nlbuf.SetMonitor(size, force) // read by internal/vip and internal/track
 }

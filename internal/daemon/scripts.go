@@ -112,16 +112,22 @@ func CheckRunnable(cfg *kaconf.Config, log *slog.Logger) []error {
 	return errs
 }
 
-// usedScripts are the vrrp_scripts some instance tracks, sorted; keepalived
-// runs no other.
+// usedScripts are the vrrp_scripts some instance or sync group tracks,
+// sorted; keepalived runs no other.
 func usedScripts(cfg *kaconf.Config) []string {
 	seen := map[string]bool{}
-	for _, in := range cfg.Instances {
-		for _, r := range in.TrackScripts {
+	refs := func(rs []kaconf.TrackRef) {
+		for _, r := range rs {
 			if cfg.Scripts[r.Name] != nil {
 				seen[r.Name] = true
 			}
 		}
+	}
+	for _, in := range cfg.Instances {
+		refs(in.TrackScripts)
+	}
+	for _, g := range cfg.SyncGroups {
+		refs(g.TrackScripts)
 	}
 	return slices.Sorted(maps.Keys(seen))
 }

@@ -22,14 +22,14 @@ import (
 // trackGroupUses lists, once per interface, the interfaces of the static
 // lines whose track_group names instance.
 func trackGroupUses(cfg *kaconf.Config, instance string) []trackUse {
+	out := vipIfaceUses(cfg, instance)
 	groups := map[string]bool{}
 	for _, g := range cfg.TrackGroupsOf(instance) {
 		groups[g.Name] = true
 	}
 	if len(groups) == 0 {
-		return nil
+		return out
 	}
-	var out []trackUse
 	add := func(dev, what, group string) {
 		if dev == "" || slices.ContainsFunc(out, func(u trackUse) bool { return u.key.name == dev }) {
 			return
@@ -84,4 +84,39 @@ func (d *Daemon) staticUsesLink(dev string) bool {
 		}
 	}
 	return false
+}
+
+// vipIfaceUses: keepalived 2.2.7 tracks the interface of every
+// virtual_ipaddress and virtual_ipaddress_excluded line on another
+// interface than the instance's, as a weight-0 track, unless the line says
+// no_track (observed in a namespace: `198.51.100.100/25 dev veth-lo2`, a
+// plain VIP, an eVIP or a VIP with its own use_vmac, whose VMAC's parent it
+// is: veth-lo2 down -> "(VI_1) Entering FAULT STATE", up -> BACKUP; with
+// no_track nothing happens; a VIP on the instance's own interface with
+// dont_track_primary is not tracked either). Being ordinary interface
+// tracks, interface_up_down_delays holds them and bounds their delays by
+// the instance's advert interval (ifaces_delay.go). An interface the
+// instance already names in track_interface keeps that line's weight (not
+// observed; the explicit line is taken to win).
+func vipIfaceUses(cfg *kaconf.Config, instance string) []trackUse {
+	i := slices.IndexFunc(cfg.Instances, func(in *kaconf.Instance) bool { return in.Name == instance })
+	if i < 0 {
+		return nil
+	}
+	c := cfg.Instances[i]
+	own := c.Interface
+	if own == "" {
+		own = cfg.Global.DefaultInterface
+	}
+	var out []trackUse
+	for _, v := range allVIPs(c) {
+		if v.NoTrack || v.Dev == "" || v.Dev == own ||
+			slices.ContainsFunc(c.TrackInterfaces, func(r kaconf.TrackRef) bool { return r.Name == v.Dev }) ||
+			slices.ContainsFunc(out, func(u trackUse) bool { return u.key.name == v.Dev }) {
+			continue
+		}
+		out = append(out, trackUse{key: trackKey{track.KindInterface, v.Dev}, weight: 0,
+			static: "virtual_ipaddress " + v.Prefix.String()})
+	}
+	return out
 }

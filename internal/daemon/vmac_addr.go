@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/govrrp/govrrp/internal/fsm"
 	"github.com/govrrp/govrrp/internal/vip"
 	"github.com/govrrp/govrrp/pkg/kaconf"
 )
@@ -235,4 +236,58 @@ func addrVMACTargets(in *instance) []vip.Address {
 		}
 	}
 	return out
+}
+
+// releaseVMACConflicts ends at once the wait of removed masters (still
+// holding their VIPs and links in Releasing, release.go) whose VMAC name
+// (their own use_vmac or a VIP's) an instance of the new configuration
+// uses: their deferred removal would otherwise delete the link the new
+// instance has just created or reused under that name. Run before any
+// instance of next creates its links (reconfigure, attach); the old links
+// are gone when it returns, so the new owner creates its own.
+func (d *Daemon) releaseVMACConflicts(next []*instance) {
+	wanted := map[string]string{}
+	for _, nw := range next {
+		for _, name := range vmacNames(nw) {
+			wanted[name] = nw.name
+		}
+	}
+	for _, old := range slices.Clone(d.releasing) {
+		if !old.deleting {
+			continue
+		}
+		for _, name := range vmacNames(old) {
+			if by, ok := wanted[name]; ok {
+				d.handle(old, fsm.ReleaseNow(fmt.Sprintf("the new configuration gives VMAC %s to instance %s; VIPs released", name, by)))
+				break
+			}
+		}
+	}
+}
+
+// vmacNames is every VMAC link name an instance holds: its own, then its
+// VIPs'.
+func vmacNames(in *instance) []string {
+	var out []string
+	if in.vmac != nil {
+		out = append(out, in.vmac.Name)
+	}
+	for _, v := range in.addrVMACs {
+		out = append(out, v.Name)
+	}
+	return out
+}
+
+// addrVMACAliases paces the VMACs of in's VIPs as their parent interface:
+// keepalived 2.2.7 spends their GARPs/NAs from the parent's budget
+// (vrrp_garp_interval, garp_group), observed with tcpdump on the parent's
+// peer (vmac_addr_pacing_test.go).
+func addrVMACAliases(alias map[string]string, in *instance) map[string]string {
+	for _, v := range in.addrVMACs {
+		if alias == nil {
+			alias = map[string]string{}
+		}
+		alias[v.Name] = v.Parent
+	}
+	return alias
 }

@@ -14,7 +14,13 @@
 //     `nft list ruleset`): VIPs are dropped as destination on input and as
 //     source on output; IPv6 neighbour solicitations and advertisements
 //     pass, so the master still answers for its VIPs; link-local VIPs are
-//     matched together with their interface.
+//     matched together with their interface: by index (iif/oif, set type
+//     ipv6_addr . iface_index) unless a Drop asks ByName (iifname/oifname,
+//     ipv6_addr . ifname: keepalived's form for a dont_track_primary
+//     instance without nftables_ifindex).
+//   - Indexes are resolved by Table.Replace for every batch, so a batch
+//     after a link was re-created carries its new index; a link that does
+//     not exist is left out of the batch instead of failing it.
 //
 // The daemon calls it from its loop through an interface, so the daemon's
 // tests use a fake; this package is called from nowhere else.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os/exec"
 	"regexp"
@@ -35,9 +36,19 @@ type Config struct {
 
 // Drop is one VIP whose traffic is dropped. Ifname is needed for an IPv6
 // link-local VIP only (the same fe80:: address may exist on every link).
+//
+// A link-local VIP's interface is matched by index (iif/oif, set type
+// iface_index), as keepalived 2.2.7 does by default, or by name
+// (iifname/oifname, set type ifname) with ByName: keepalived's choice for
+// a dont_track_primary instance unless nftables_ifindex is set (observed
+// with `nft list ruleset`).
 type Drop struct {
 	Addr   netip.Addr
 	Ifname string
+	ByName bool
+	// Ifindex is Ifname's index; 0 lets nft resolve the name when the batch
+	// loads (Table.Replace fills it in, see Lookup).
+	Ifindex int
 }
 
 // Runner applies one nft batch.
@@ -82,10 +93,24 @@ func Available() error {
 	return nil
 }
 
+// Lookup resolves an interface name to its index in the namespace the
+// rules load in.
+type Lookup func(ifname string) (int, error)
+
+// InterfaceIndex is the default Lookup: the caller's network namespace.
+func InterfaceIndex(ifname string) (int, error) {
+	ifi, err := net.InterfaceByName(ifname)
+	if err != nil {
+		return 0, err
+	}
+	return ifi.Index, nil
+}
+
 // Table is govrrp's table, changed only through a Runner.
 type Table struct {
-	cfg Config
-	run Runner
+	cfg    Config
+	run    Runner
+	lookup Lookup
 }
 
 // New checks cfg and returns its table.
@@ -96,7 +121,14 @@ func New(cfg Config, r Runner) (*Table, error) {
 	if err := validName(cfg.Table); err != nil {
 		return nil, err
 	}
-	return &Table{cfg: cfg, run: r}, nil
+	return &Table{cfg: cfg, run: r, lookup: InterfaceIndex}, nil
+}
+
+// WithLookup makes Replace resolve interface indexes with fn (a test acts
+// inside another namespace).
+func (t *Table) WithLookup(fn Lookup) *Table {
+	t.lookup = fn
+	return t
 }
 
 // Name is the table's name (family inet).
@@ -104,8 +136,15 @@ func (t *Table) Name() string { return t.cfg.Table }
 
 // Replace makes the table exactly what drops asks for, in one atomic batch;
 // an empty list still installs the table (with empty sets).
+//
+// Link-local drops matched by index get the index their interface has now:
+// a batch naming an interface that does not exist would fail whole, and an
+// element for a gone index can match nothing (a re-created link has a new
+// one), so such a drop is left out until its interface exists again.
+// keepalived 2.2.7 removes the element when the link goes and adds it with
+// the new index when it is back (observed with `nft list set`).
 func (t *Table) Replace(ctx context.Context, drops []Drop) error {
-	script, err := Script(t.cfg, drops)
+	script, err := Script(t.cfg, t.resolve(drops))
 	if err != nil {
 		return err
 	}
@@ -115,6 +154,29 @@ func (t *Table) Replace(ctx context.Context, drops []Drop) error {
 // Delete removes the table; an absent table is not an error.
 func (t *Table) Delete(ctx context.Context) error {
 	return t.run.Run(ctx, deleteScript(t.cfg.Table))
+}
+
+// resolve fills in the index of every link-local drop matched by index;
+// those whose interface is missing are left out.
+func (t *Table) resolve(drops []Drop) []Drop {
+	out := make([]Drop, 0, len(drops))
+	for _, d := range drops {
+		if byIndex(d) && d.Ifindex == 0 && t.lookup != nil {
+			i, err := t.lookup(d.Ifname)
+			if err != nil || i <= 0 {
+				continue
+			}
+			d.Ifindex = i
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// byIndex: d is a link-local VIP whose interface is matched by index.
+func byIndex(d Drop) bool {
+	a := d.Addr.WithZone("")
+	return a.Is6() && !a.Is4In6() && a.IsLinkLocalUnicast() && !d.ByName
 }
 
 // tableNameRE is what nft accepts unquoted as a table name.
@@ -145,7 +207,7 @@ func Script(cfg Config, drops []Drop) (string, error) {
 	if err := validName(cfg.Table); err != nil {
 		return "", err
 	}
-	v4, v6, ll, err := split(drops)
+	v4, v6, ll, llName, err := split(drops)
 	if err != nil {
 		return "", err
 	}
@@ -154,37 +216,45 @@ func Script(cfg Config, drops []Drop) (string, error) {
 	fmt.Fprintf(&b, "table inet %s {\n", cfg.Table)
 	writeSet(&b, "vips4", "ipv4_addr", v4)
 	writeSet(&b, "vips6", "ipv6_addr", v6)
-	writeSet(&b, "vips6ll", "ifname . ipv6_addr", ll)
-	writeChain(&b, cfg, "in", "input", "daddr", "iifname")
-	writeChain(&b, cfg, "out", "output", "saddr", "oifname")
+	writeSet(&b, "vips6ll", "ipv6_addr . iface_index", ll)
+	writeSet(&b, "vips6ll_name", "ipv6_addr . ifname", llName)
+	writeChain(&b, cfg, "in", "input", "daddr", "iif")
+	writeChain(&b, cfg, "out", "output", "saddr", "oif")
 	b.WriteString("}\n")
 	return b.String(), nil
 }
 
-// split sorts drops into the three sets, deduplicated and in a stable
+// split sorts drops into the four sets, deduplicated and in a stable
 // order (so the same VIPs always render the same batch).
-func split(drops []Drop) (v4, v6, ll []string, err error) {
+func split(drops []Drop) (v4, v6, ll, llName []string, err error) {
 	for _, d := range drops {
 		a := d.Addr.WithZone("")
 		switch {
 		case !a.IsValid() || a.IsUnspecified() || a.IsMulticast():
-			return nil, nil, nil, fmt.Errorf("%w: address %v", ErrInvalid, d.Addr)
+			return nil, nil, nil, nil, fmt.Errorf("%w: address %v", ErrInvalid, d.Addr)
 		case a.Is4() || a.Is4In6():
 			v4 = append(v4, a.Unmap().String())
 		case a.IsLinkLocalUnicast():
 			if !ifnameRE.MatchString(d.Ifname) {
-				return nil, nil, nil, fmt.Errorf("%w: link-local %v needs an interface name, got %q", ErrInvalid, a, d.Ifname)
+				return nil, nil, nil, nil, fmt.Errorf("%w: link-local %v needs an interface name, got %q", ErrInvalid, a, d.Ifname)
 			}
-			ll = append(ll, fmt.Sprintf("%q . %s", d.Ifname, a))
+			switch {
+			case d.ByName:
+				llName = append(llName, fmt.Sprintf("%s . %q", a, d.Ifname))
+			case d.Ifindex > 0:
+				ll = append(ll, fmt.Sprintf("%s . %d", a, d.Ifindex))
+			default: // nft resolves the name to its index when the batch loads
+				ll = append(ll, fmt.Sprintf("%s . %q", a, d.Ifname))
+			}
 		default:
 			v6 = append(v6, a.String())
 		}
 	}
-	for _, s := range []*[]string{&v4, &v6, &ll} {
+	for _, s := range []*[]string{&v4, &v6, &ll, &llName} {
 		slices.Sort(*s)
 		*s = slices.Compact(*s)
 	}
-	return v4, v6, ll, nil
+	return v4, v6, ll, llName, nil
 }
 
 func writeSet(b *strings.Builder, name, typ string, elems []string) {
@@ -196,7 +266,8 @@ func writeSet(b *strings.Builder, name, typ string, elems []string) {
 }
 
 // writeChain is one base chain: ND passes (the master answers neighbour
-// solicitations for its VIPs from them), then the drops.
+// solicitations for its VIPs from them), then the drops. ifdir is iif or
+// oif; the by-name set is matched with iifname or oifname.
 func writeChain(b *strings.Builder, cfg Config, name, hook, dir, ifdir string) {
 	verdict := "drop"
 	if cfg.Counters {
@@ -205,7 +276,8 @@ func writeChain(b *strings.Builder, cfg Config, name, hook, dir, ifdir string) {
 	fmt.Fprintf(b, "\tchain %s {\n\t\ttype filter hook %s priority %d; policy accept;\n", name, hook, cfg.Priority)
 	b.WriteString("\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept\n")
 	fmt.Fprintf(b, "\t\tip %s @vips4 %s\n", dir, verdict)
-	fmt.Fprintf(b, "\t\tip6 %s fe80::/10 %s . ip6 %s @vips6ll %s\n", dir, ifdir, dir, verdict)
+	fmt.Fprintf(b, "\t\tip6 %s fe80::/10 ip6 %s . %s @vips6ll %s\n", dir, dir, ifdir, verdict)
+	fmt.Fprintf(b, "\t\tip6 %s fe80::/10 ip6 %s . %sname @vips6ll_name %s\n", dir, dir, ifdir, verdict)
 	fmt.Fprintf(b, "\t\tip6 %s @vips6 %s\n", dir, verdict)
 	b.WriteString("\t}\n")
 }

@@ -42,7 +42,7 @@ func TestScriptSets(t *testing.T) {
 	want := []string{
 		"elements = { 192.0.2.100, 192.0.2.101, 192.0.2.102 }", // sorted, deduplicated, 4in6 unmapped
 		"elements = { 2001:db8::100 }",
-		`elements = { "eth0" . fe80::1 }`,
+		`elements = { fe80::1 . "eth0" }`, // by index: nft resolves the name when it loads
 	}
 	if diff := cmp.Diff(want, grep(s, "elements")); diff != "" {
 		t.Errorf("sets (-want +got):\n%s\n%s", diff, s)
@@ -60,10 +60,12 @@ func TestScriptChains(t *testing.T) {
 	}
 	want := []string{
 		"ip daddr @vips4 counter drop",
-		"ip6 daddr fe80::/10 iifname . ip6 daddr @vips6ll counter drop",
+		"ip6 daddr fe80::/10 ip6 daddr . iif @vips6ll counter drop",
+		"ip6 daddr fe80::/10 ip6 daddr . iifname @vips6ll_name counter drop",
 		"ip6 daddr @vips6 counter drop",
 		"ip saddr @vips4 counter drop",
-		"ip6 saddr fe80::/10 oifname . ip6 saddr @vips6ll counter drop",
+		"ip6 saddr fe80::/10 ip6 saddr . oif @vips6ll counter drop",
+		"ip6 saddr fe80::/10 ip6 saddr . oifname @vips6ll_name counter drop",
 		"ip6 saddr @vips6 counter drop",
 	}
 	if diff := cmp.Diff(want, grep(s, "drop")); diff != "" {
@@ -136,5 +138,86 @@ func TestTableBatches(t *testing.T) {
 	}
 	if want := "add table inet govrrp\ndelete table inet govrrp\n"; r.scripts[1] != want {
 		t.Errorf("delete batch %q, want %q", r.scripts[1], want)
+	}
+}
+
+// TestScriptLinkLocalMatch: keepalived 2.2.7's two forms, observed with
+// `nft list ruleset` on one file with and without nftables_ifindex: a
+// link-local VIP is matched as ipv6_addr . iface_index (iif/oif) unless
+// its instance has dont_track_primary and nftables_ifindex is not set,
+// then as ipv6_addr . ifname (iifname/oifname); both sets exist side by
+// side when instances differ.
+func TestScriptLinkLocalMatch(t *testing.T) {
+	ds := []Drop{
+		{Addr: netip.MustParseAddr("fe80::61"), Ifname: "eth0", Ifindex: 7},
+		{Addr: netip.MustParseAddr("fe80::62"), Ifname: "eth1", ByName: true},
+	}
+	s, err := Script(Config{}, ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"type ipv6_addr . iface_index",
+		"elements = { fe80::61 . 7 }",
+		"type ipv6_addr . ifname",
+		`elements = { fe80::62 . "eth1" }`,
+	}
+	var got []string
+	for _, l := range grep(s, "") {
+		if strings.HasPrefix(l, "type ipv6_addr .") || strings.HasPrefix(l, "elements = { fe80") {
+			got = append(got, l)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("link-local sets (-want +got):\n%s\n%s", diff, s)
+	}
+}
+
+// TestTableResolvesIndexes: Replace gives each by-index link-local drop
+// its interface's current index, so a re-created link (new index) gets the
+// new one; a missing interface's drop is left out instead of failing the
+// whole batch; by-name drops and other VIPs are never looked up.
+func TestTableResolvesIndexes(t *testing.T) {
+	r := &recorder{}
+	tb, err := New(Config{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	index := map[string]int{"eth0": 4}
+	var asked []string
+	tb.WithLookup(func(name string) (int, error) {
+		asked = append(asked, name)
+		if i, ok := index[name]; ok {
+			return i, nil
+		}
+		return 0, errors.New("no such interface")
+	})
+	ds := append(drops("192.0.2.1", "eth0%fe80::1", "gone%fe80::2"), Drop{Addr: netip.MustParseAddr("fe80::3"), Ifname: "eth9", ByName: true})
+	if err := tb.Replace(context.Background(), ds); err != nil {
+		t.Fatal(err)
+	}
+	index["eth0"] = 9 // deleted and re-created
+	if err := tb.Replace(context.Background(), ds); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range r.scripts {
+		got = append(got, grep(s, "fe80::")...)
+	}
+	want := []string{
+		"elements = { fe80::1 . 4 }", `elements = { fe80::3 . "eth9" }`,
+		"elements = { fe80::1 . 9 }", `elements = { fe80::3 . "eth9" }`,
+	}
+	var elems []string
+	for _, l := range got {
+		if strings.HasPrefix(l, "elements") {
+			elems = append(elems, l)
+		}
+	}
+	if diff := cmp.Diff(want, elems); diff != "" {
+		t.Errorf("elements (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"eth0", "gone", "eth0", "gone"}, asked); diff != "" {
+		t.Errorf("lookups (-want +got):\n%s", diff)
 	}
 }

@@ -30,7 +30,20 @@ func nsTable(t *testing.T, cfg Config) (*Table, *netlab.Host) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tb, h
+	return tb.WithLookup(nsLookup(h)), h
+}
+
+// nsLookup resolves interface indexes inside h's namespace.
+func nsLookup(h *netlab.Host) Lookup {
+	return func(ifname string) (int, error) {
+		var i int
+		err := h.Do(func() error {
+			var err error
+			i, err = InterfaceIndex(ifname)
+			return err
+		})
+		return i, err
+	}
 }
 
 // ruleset is `nft -j list ruleset` in h: table names (family name) and the
@@ -82,7 +95,11 @@ func TestNetnsReplaceAndDelete(t *testing.T) {
 	if out, err := h.Exec(ctx, "nft", "add", "table", "inet", "other"); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	if err := tb.Replace(ctx, drops("192.0.2.100", "2001:db8::100", "eth0%fe80::1")); err != nil {
+	// lo%fe80::1 by index (lo is 1 in every namespace), eth0%fe80::2 by name
+	// (eth0 need not exist), gone0%fe80::3 by index of a missing link: left
+	// out rather than failing the batch.
+	ds := append(drops("192.0.2.100", "2001:db8::100", "lo%fe80::1", "gone0%fe80::3"), Drop{Addr: netip.MustParseAddr("fe80::2"), Ifname: "eth0", ByName: true})
+	if err := tb.Replace(ctx, ds); err != nil {
 		t.Fatal(err)
 	}
 	tables, sets := ruleset(t, h)
@@ -90,9 +107,10 @@ func TestNetnsReplaceAndDelete(t *testing.T) {
 		t.Errorf("tables after Replace (-want +got):\n%s", diff)
 	}
 	want := map[string][]string{
-		"govrrp/vips4":   {`"192.0.2.100"`},
-		"govrrp/vips6":   {`"2001:db8::100"`},
-		"govrrp/vips6ll": {`{"concat":["eth0","fe80::1"]}`},
+		"govrrp/vips4":        {`"192.0.2.100"`},
+		"govrrp/vips6":        {`"2001:db8::100"`},
+		"govrrp/vips6ll":      {`{"concat":["fe80::1","lo"]}`},
+		"govrrp/vips6ll_name": {`{"concat":["fe80::2","eth0"]}`},
 	}
 	if diff := cmp.Diff(want, sets); diff != "" {
 		t.Errorf("sets (-want +got):\n%s", diff)
@@ -129,7 +147,7 @@ func TestNetnsStaleTableReplaced(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, sets := ruleset(t, h)
-	if diff := cmp.Diff(map[string][]string{"govrrp/vips4": {`"192.0.2.100"`}, "govrrp/vips6": nil, "govrrp/vips6ll": nil}, sets); diff != "" {
+	if diff := cmp.Diff(map[string][]string{"govrrp/vips4": {`"192.0.2.100"`}, "govrrp/vips6": nil, "govrrp/vips6ll": nil, "govrrp/vips6ll_name": nil}, sets); diff != "" {
 		t.Errorf("sets after replacing a stale table (-want +got):\n%s", diff)
 	}
 	out, err := h.Exec(ctx, "nft", "list", "table", "inet", "govrrp")

@@ -262,6 +262,14 @@ func measureScale(b *testing.B, im impl, n int, window, settle time.Duration, ro
 		if !loaded {
 			res.add(row("master RSS"), unitMB, im, float64(ua1.rssKB)/1024)
 			res.add(row("backup RSS"), unitMB, im, float64(ub1.rssKB)/1024)
+			// Pss splits pages shared between processes (keepalived's
+			// parent and child, libraries) among them; anonymous is the
+			// heap and stacks (bench_memory_test.go has the full split).
+			ma, mb := memSample(b, pa, a, bk), memSample(b, pb, a, bk)
+			res.add(row("master PSS"), unitMB, im, float64(ma["Pss"])/1024)
+			res.add(row("backup PSS"), unitMB, im, float64(mb["Pss"])/1024)
+			res.add(row("master RSS anon"), unitMB, im, float64(ma["Anonymous"])/1024)
+			res.add(row("backup RSS anon"), unitMB, im, float64(mb["Anonymous"])/1024)
 		}
 		b.Logf("%s %d instances %s over %v: master CPU %.1f%%, backup %.1f%%, RSS %d/%d kB (anonymous %d/%d), %d spurious takeovers on b (%d VIPs released again); kernel drops on the VRRP sockets a %d, b %d; settle %v [%s]",
 			im, n, label, window, cpuPct(ua0, ua1), cpuPct(ub0, ub1), ua1.rssKB, ub1.rssKB, ua1.anonKB, ub1.anonKB, takeovers, releases, da1-da0, db1-db0, settle.Round(time.Millisecond), loadAvg())

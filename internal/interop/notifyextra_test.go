@@ -167,11 +167,12 @@ func runNotifyExtras(t *testing.T, im impl) {
 	}
 
 	// A reload writes the group's state; keepalived 2.2.7 writes no
-	// instance state lines for it (it does write a BACKUP_PRIORITY line
-	// for VI_1, a quirk govrrp does not copy; see the README).
+	// instance state lines for it, but a BACKUP_PRIORITY line for VI_1 (its
+	// tracks move its priority and it notifies priority changes), even
+	// though VI_1 is master; govrrp writes the same.
 	from = len(r.text())
 	must(n.signal(syscall.SIGHUP), "reload")
-	got, err = r.waitFor(masterDown, from, `GROUP "G1" MASTER 0`)
+	got, err = r.waitFor(masterDown, from, `INSTANCE "VI_1" BACKUP_PRIORITY 105`, `GROUP "G1" MASTER 0`)
 	must(err, "reload lines")
 	for _, no := range []string{`INSTANCE "VI_1" MASTER `, `INSTANCE "VI_2" MASTER `} {
 		if strings.Contains(got, no) {

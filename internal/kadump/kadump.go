@@ -62,7 +62,7 @@ func FileName(k Kind, cfg *kaconf.Config) string {
 	switch k {
 	case Data:
 		if cfg != nil && useInstance(cfg) {
-			ns, inst := netNamespace(cfg), otherArg(cfg, "instance")
+			ns, inst := netNamespace(cfg), cfg.Pid.Instance
 			switch {
 			case ns != "" && inst != "":
 				return "keepalived." + ns + "_" + inst + ".data"

@@ -1,37 +1,21 @@
 package track
 
-import "sync/atomic"
+import "github.com/govrrp/govrrp/internal/nlbuf"
 
-// monitorBuf is keepalived's vrrp_netlink_monitor_rcv_bufs[_force] for the
-// link and address subscriptions; nil: govrrp's default (nlRcvBuf, capped by
-// rmem_max). Process-wide, like the global_defs keyword; read each time a
-// subscription is opened, so a reload applies it to the next one.
-var monitorBuf atomic.Pointer[rcvBuf]
-
-type rcvBuf struct {
-	size  int
-	force bool
-}
-
-// SetMonitorReceiveBuffer sets the receive buffer of the netlink
-// subscriptions opened from now on; size 0 restores the default. force uses
-// SO_RCVBUFFORCE (root), which may exceed /proc/sys/net/core/rmem_max.
-func SetMonitorReceiveBuffer(size int, force bool) {
-	if size <= 0 {
-		monitorBuf.Store(nil)
-		return
-	}
-	monitorBuf.Store(&rcvBuf{size: size, force: force})
-}
+// The link and address subscriptions' receive buffer is keepalived's
+// vrrp_netlink_monitor_rcv_bufs[_force], shared with internal/vip through
+// internal/nlbuf; unset: govrrp's default (nlRcvBuf, capped by rmem_max).
+// Read each time a subscription is opened, so a reload applies it to the
+// next one.
 
 func monitorRcvBufSize() int {
-	if b := monitorBuf.Load(); b != nil {
-		return b.size
+	if b, ok := nlbuf.Monitor(); ok {
+		return b.Size
 	}
 	return nlRcvBuf
 }
 
 func monitorRcvBufForce() bool {
-	b := monitorBuf.Load()
-	return b != nil && b.force
+	b, ok := nlbuf.Monitor()
+	return ok && b.Force
 }

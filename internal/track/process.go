@@ -10,10 +10,13 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/govrrp/govrrp/internal/nlbuf"
 )
 
 // ProcessConfig is one vrrp_track_process block.
@@ -675,10 +678,52 @@ const (
 // not (a PID namespace other than the initial one) this is start-up delay.
 const procAckWait = time.Second
 
-// procConnRcvBuf is the socket receive buffer asked for. keepalived's
-// manual measured 212992 bytes too small for 1400 processes exiting at
-// once and 500000 enough; an overflow costs a /proc rescan, not a miss.
+// procConnRcvBuf is the socket receive buffer asked for without
+// process_monitor_rcv_bufs. keepalived's manual measured 212992 bytes too
+// small for 1400 processes exiting at once and 500000 enough; an overflow
+// costs a /proc rescan, not a miss. (keepalived itself leaves the kernel's
+// default without the keyword; govrrp asks for more.)
 const procConnRcvBuf = 1 << 20
+
+// procBuf is keepalived's process_monitor_rcv_bufs[_force]; nil: the
+// default above. Process-wide, like the global_defs keyword; read when a
+// connector socket is opened (a reload applies it to the next one).
+var procBuf atomic.Pointer[nlbuf.Buf]
+
+// SetProcessMonitorReceiveBuffer sets the receive buffer of the process
+// events connector sockets opened from now on; size 0 restores govrrp's
+// default. As keepalived 2.2.7 (strace: setsockopt right after bind),
+// force uses SO_RCVBUFFORCE (root; past /proc/sys/net/core/rmem_max),
+// otherwise SO_RCVBUF, which the kernel caps at rmem_max.
+func SetProcessMonitorReceiveBuffer(size int, force bool) {
+	if size <= 0 {
+		procBuf.Store(nil)
+		return
+	}
+	procBuf.Store(&nlbuf.Buf{Size: size, Force: force})
+}
+
+// ProcessMonitorReceiveBuffer is the setting in force (0: the default).
+func ProcessMonitorReceiveBuffer() (size int, force bool) {
+	if b := procBuf.Load(); b != nil {
+		return b.Size, b.Force
+	}
+	return 0, false
+}
+
+// sizeProcConn applies the configured (or default) receive buffer to a
+// connector socket. Best effort, as keepalived: a refused SO_RCVBUFFORCE
+// falls back to SO_RCVBUF; an overflow is recovered by a rescan.
+func sizeProcConn(fd int) {
+	size, force := procConnRcvBuf, true // default: as large as allowed
+	if b := procBuf.Load(); b != nil {
+		size, force = b.Size, b.Force
+	}
+	if force && unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, size) == nil {
+		return
+	}
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, size)
+}
 
 // procEvent is the part of a proc_event the tracker uses.
 type procEvent struct {
@@ -764,10 +809,7 @@ func procConnSocket() (*os.File, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("bind: %w", err)
 	}
-	// SO_RCVBUFFORCE passes rmem_max but needs CAP_NET_ADMIN; best effort.
-	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, procConnRcvBuf) != nil {
-		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, procConnRcvBuf)
-	}
+	sizeProcConn(fd) // process_monitor_rcv_bufs[_force]
 	return os.NewFile(uintptr(fd), "proc-connector"), nil
 }
 

@@ -46,6 +46,37 @@ type sendBatch struct {
 // with its own source (IP(V6)_PKTINFO) and TTL / hop limit. A message that
 // fails the same checks as WriteTo / WriteWithTTL ends the batch there.
 func (c *rawConn) WriteBatch(msgs []Message) (int, error) {
+	c.io.wmu.Lock()
+	defer c.io.wmu.Unlock()
+	return c.writeBatchLocked(msgs)
+}
+
+// ReserveWrites takes the socket's send side (BatchReserver, reserve.go).
+// The socket has one reservation value, reused: wmu admits one holder.
+func (c *rawConn) ReserveWrites() Reservation {
+	c.io.wmu.Lock()
+	c.res = rawReservation{c: c, held: true}
+	return &c.res
+}
+
+// rawReservation is a held send side of a rawConn; its fields belong to the
+// holder.
+type rawReservation struct {
+	c    *rawConn
+	held bool
+}
+
+func (r *rawReservation) WriteBatch(msgs []Message) (int, error) { return r.c.writeBatchLocked(msgs) }
+
+func (r *rawReservation) Release() {
+	if r.held {
+		r.held = false
+		r.c.io.wmu.Unlock()
+	}
+}
+
+// writeBatchLocked is WriteBatch with wmu held.
+func (c *rawConn) writeBatchLocked(msgs []Message) (int, error) {
 	valid, verr := len(msgs), error(nil)
 	for i := range msgs {
 		if err := c.checkMessage(&msgs[i]); err != nil {
@@ -72,13 +103,11 @@ func (c *rawConn) checkMessage(m *Message) error {
 }
 
 // writeBatch sends msgs; it returns how many the kernel took and, when
-// fewer than all, the error of the first one it did not.
+// fewer than all, the error of the first one it did not. Callers hold wmu.
 func (r *rawIO) writeBatch(msgs []Message) (int, error) {
 	if len(msgs) == 0 {
 		return 0, nil
 	}
-	r.wmu.Lock()
-	defer r.wmu.Unlock()
 	b := &r.wb
 	b.prepare(r, msgs)
 	err := r.rc.Write(b.fn)

@@ -32,6 +32,8 @@ type rawConn struct {
 
 	grp       netip.Addr // the multicast group JoinMulticast joins
 	groupOnly bool       // a socket for a non-default group: no unicast users
+
+	res rawReservation // the one reservation of the send side, guarded by io.wmu (batch_send_linux.go)
 }
 
 // Listen opens a raw VRRP socket on cfg.Interface: bound to the device so it

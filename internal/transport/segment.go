@@ -40,6 +40,8 @@ type SegmentConn struct {
 	dlMu     sync.Mutex
 	deadline chan struct{} // closed when the read deadline passes
 	dlTimer  *time.Timer
+
+	send sendLock // every write holds it; a reservation across goroutines (reserve.go)
 }
 
 type segmentPacket struct {
@@ -145,6 +147,13 @@ func (c *SegmentConn) WriteTo(b []byte, src, dst netip.Addr) error {
 
 // WriteWithTTL sends b with the given TTL / hop limit (for forging bad adverts).
 func (c *SegmentConn) WriteWithTTL(b []byte, src, dst netip.Addr, ttl int) error {
+	h := c.send.reserve() // after any reserved batch (reserve.go)
+	defer h.release()
+	return c.write(b, src, dst, ttl)
+}
+
+// write is WriteWithTTL with the send side held.
+func (c *SegmentConn) write(b []byte, src, dst netip.Addr, ttl int) error {
 	select {
 	case <-c.closed:
 		return ErrClosed

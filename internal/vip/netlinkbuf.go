@@ -2,42 +2,26 @@ package vip
 
 import (
 	"fmt"
-	"sync/atomic"
 
 	"github.com/vishvananda/netlink/nl"
+
+	"github.com/govrrp/govrrp/internal/nlbuf"
 )
 
-// monitorBuf is keepalived's vrrp_netlink_monitor_rcv_bufs[_force] for the
-// netlink subscriptions this package opens (WatchDeletions); nil: the
-// kernel's default (rmem_default). Process-wide, like the global_defs
-// keyword; read when a subscription is opened.
-var monitorBuf atomic.Pointer[rcvBuf]
-
-type rcvBuf struct {
-	size  int
-	force bool
-}
-
-// SetMonitorReceiveBuffer sets the receive buffer of the netlink
-// subscriptions opened from now on; size 0 restores the kernel's default.
-// force uses SO_RCVBUFFORCE (root), which may exceed
-// /proc/sys/net/core/rmem_max.
-func SetMonitorReceiveBuffer(size int, force bool) {
-	if size <= 0 {
-		monitorBuf.Store(nil)
-		return
-	}
-	monitorBuf.Store(&rcvBuf{size: size, force: force})
-}
+// The receive buffer of the netlink subscriptions this package opens
+// (WatchDeletions, the announcer's link cache) is keepalived's
+// vrrp_netlink_monitor_rcv_bufs[_force], shared with internal/track through
+// internal/nlbuf; unset: the kernel's default (rmem_default). Read when a
+// subscription is opened.
 
 // sizeMonitor applies the configured buffer to a subscription socket.
 func sizeMonitor(s *nl.NetlinkSocket) error {
-	b := monitorBuf.Load()
-	if b == nil {
+	b, ok := nlbuf.Monitor()
+	if !ok {
 		return nil
 	}
-	if err := s.SetReceiveBufferSize(b.size, b.force); err != nil {
-		return fmt.Errorf("receive buffer %d: %w", b.size, err)
+	if err := s.SetReceiveBufferSize(b.Size, b.Force); err != nil {
+		return fmt.Errorf("receive buffer %d: %w", b.Size, err)
 	}
 	return nil
 }
@@ -45,8 +29,6 @@ func sizeMonitor(s *nl.NetlinkSocket) error {
 // monitorRcvBuf is the configured buffer as the netlink library's
 // subscription options take it (0: the kernel's default).
 func monitorRcvBuf() (int, bool) {
-	if b := monitorBuf.Load(); b != nil {
-		return b.size, b.force
-	}
-	return 0, false
+	b, _ := nlbuf.Monitor()
+	return b.Size, b.Force
 }

@@ -29,6 +29,8 @@ type Config struct {
 	// Ifaces: interface_up_down_delays, linkbeat_interfaces and
 	// linkbeat_use_polling (ifaces.go).
 	Ifaces IfaceConfig
+	// Pid: use_pid_dir, instance, child_wait_time (reloadcfg.go).
+	Pid PidDefs
 	// GarpGroups are the garp_group blocks, in file order (garpgroup.go).
 	GarpGroups []*GarpGroup
 	// NotActedOn lists, in file order, the lines whose keyword is parsed and
@@ -122,9 +124,21 @@ type GlobalDefs struct {
 	NFTablesTable    string // "" = govrrp's own table name
 	NFTablesPriority *int   // nil = keepalived's default -1
 	NFTablesCounters bool
+	// NFTablesIfindex: nftables_ifindex, IPv6 link-local drops match the
+	// interface by index even for dont_track_primary instances.
+	NFTablesIfindex bool
+	// DisableLocalIGMP: disable_local_igmp, no IGMP reports for
+	// 224.0.0.0/24 groups (net.ipv4.igmp_link_local_mcast_reports 0).
+	DisableLocalIGMP bool
 
 	// Process is the VRRP process knobs (vrrp_rt_priority, vrrp_no_swap, ...).
 	Process ProcessDefs
+
+	// SNMP is the AgentX subagent's keywords (internal/snmp).
+	SNMP SNMPDefs
+
+	// Reload: reload_*, config_save_dir (reloadcfg.go).
+	Reload ReloadDefs
 
 	// Netlink receive buffers (vrrp_netlink_cmd_rcv_bufs[_force],
 	// vrrp_netlink_monitor_rcv_bufs[_force]): 0 keeps the kernel's
@@ -133,6 +147,16 @@ type GlobalDefs struct {
 	NetlinkCmdRcvBufsForce bool
 	NetlinkMonRcvBufs      int
 	NetlinkMonRcvBufsForce bool
+	// ProcessMonRcvBufs[Force]: process_monitor_rcv_bufs[_force], the
+	// receive buffer of the process events connector (track_process);
+	// 0 keeps govrrp's default.
+	ProcessMonRcvBufs      int
+	ProcessMonRcvBufsForce bool
+
+	// enable_dbus and dbus_service_name ("" = org.keepalived.Vrrp1):
+	// keepalived's D-Bus interface (internal/dbusapi).
+	EnableDBus      bool
+	DBusServiceName string
 
 	// Other holds every other recognised global_defs line (process tuning,
 	// SNMP, DBus, LVS, firewall ...), parsed only.
@@ -342,3 +366,16 @@ type SyncGroup struct {
 	SyncGroupTrackingWeight                                     bool
 	NotifyPriorityChanges                                       bool
 }
+
+// SNMPDefs are global_defs' SNMP keywords. The lines also stay in Other
+// (raw), as before they were typed.
+type SNMPDefs struct {
+	VRRP   bool   // enable_snmp_vrrp (enable_snmp_keepalived): KEEPALIVED-MIB's VRRP branch
+	RFCv2  bool   // enable_snmp_rfcv2 or enable_snmp_rfc: VRRP-MIB (RFC 2787)
+	RFCv3  bool   // enable_snmp_rfcv3 or enable_snmp_rfc: VRRPV3-MIB (RFC 6527)
+	Traps  bool   // enable_traps
+	Socket string // snmp_socket; "" is keepalived's default unix:/var/agentx/master
+}
+
+// Any reports whether a MIB is enabled (keepalived then runs a subagent).
+func (s SNMPDefs) Any() bool { return s.VRRP || s.RFCv2 || s.RFCv3 }

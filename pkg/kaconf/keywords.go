@@ -16,6 +16,11 @@ const (
 	// Rejected: recognised by name and refused (LVS/BFD blocks, keywords of
 	// keepalived newer than 2.2 that govrrp does not implement).
 	Rejected
+	// Ignored: recognised and ignored with a diagnostic, as keepalived
+	// 2.2.7's VRRP process ignores it: settings of keepalived's checker
+	// (LVS) and BFD processes, which govrrp does not replace, and keywords
+	// 2.2.7 itself does not know in that place. Never in NotActedOn.
+	Ignored
 )
 
 func (s Status) String() string {
@@ -24,6 +29,8 @@ func (s Status) String() string {
 		return "Supported"
 	case ParsedOnly:
 		return "ParsedOnly"
+	case Ignored:
+		return "Ignored"
 	default:
 		return "Rejected"
 	}
@@ -53,6 +60,22 @@ type keyword[T any] struct {
 	// fallback: what keepalived 2.2.7 (and govrrp) do when the value is
 	// invalid; "" makes an invalid value an error. See orElse.
 	fallback string
+}
+
+// otherProcess marks a setting of keepalived's checker (LVS) or BFD
+// process: its value is still checked as keepalived checks it, and each
+// use is a notice saying govrrp ignores it, as keepalived's VRRP process
+// does. It is never refused: govrrp replaces only the VRRP process.
+func (k keyword[T]) otherProcess() keyword[T] {
+	check := k.fn
+	k.status = Ignored
+	k.fn = func(c *ctx, n *Node, t T) {
+		c.noticef(n.Pos(), "%s is a setting of keepalived's checker (LVS) or BFD process, which govrrp does not replace: ignored, as keepalived's VRRP process ignores it", k.name)
+		if check != nil {
+			check(c, n, t)
+		}
+	}
+	return k
 }
 
 // with returns the keyword with another status; it keeps the helpers that

@@ -1,8 +1,10 @@
 package kaconf
 
 import (
+	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -90,7 +92,7 @@ var globalTable = newTable("global_defs", globalSink, []kwG{
 				g.GarpExtraIf, g.GarpExtraIfAll = d, all
 			}
 		}},
-	gOtherCheck("vrrp_garp_extra_if_vmac", "[all] SECS", 1, 2, "keepalived > 2.2 only: 2.2.7 ignores the line as an unknown keyword, and so does govrrp (warning)", notIn227).with(Rejected),
+	gOtherCheck("vrrp_garp_extra_if_vmac", "[all] SECS", 1, 2, "keepalived > 2.2 only: 2.2.7 ignores the line as an unknown keyword, and so does govrrp (warning)", notIn227).with(Ignored),
 	gInt("vrrp_down_timer_adverts", 1, 100, "adverts before master down (default 3)", func(g *GlobalDefs, v int) { g.DownTimerAdverts = v }).with(Supported),
 	gBool("vrrp_lower_prio_no_advert", "no advert after a lower-priority advert", func(g *GlobalDefs, v bool) { g.LowerPrioNoAdvert = v }).with(Supported),
 	gBool("vrrp_higher_prio_send_advert", "advert before yielding to a higher priority", func(g *GlobalDefs, v bool) { g.HigherPrioSendAdvert = v }).with(Supported),
@@ -129,7 +131,7 @@ var globalTable = newTable("global_defs", globalSink, []kwG{
 	gSecs("smtp_connect_timeout", 0, 4294, "SMTP timeout per step (default 30 s)", func(g *GlobalDefs, v time.Duration) { g.SMTPConnectTimeout = v }).with(Supported),
 	gBool("smtp_alert", "default smtp_alert", func(g *GlobalDefs, v bool) { g.SMTPAlert = &v }).with(Supported),
 	gBool("smtp_alert_vrrp", "default smtp_alert for VRRP", func(g *GlobalDefs, v bool) { g.SMTPAlertVRRP = &v }).with(Supported),
-	gOther("smtp_alert_checker", "[BOOL]", 0, 1, "checker mail (LVS)"),
+	gOther("smtp_alert_checker", "[BOOL]", 0, 1, "checker mail (LVS)").otherProcess(),
 	{name: "no_email_faults", status: Supported, doc: "no mail on entering FAULT",
 		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.NoEmailFaults = true }},
 	{name: "enable_script_security", status: Supported, doc: "refuse scripts in non-root-writable paths",
@@ -152,24 +154,24 @@ var globalTable = newTable("global_defs", globalSink, []kwG{
 	gSecs("vrrp_startup_delay", 0, 4294.967295, "delay before instances start (at daemon start; instances stay INIT)", func(g *GlobalDefs, v time.Duration) { g.VRRPStartupDelay = v }).with(Supported),
 	gStr("vmac_prefix", "prefix of generated VMAC names (default vrrp)", func(g *GlobalDefs, v string) { g.VmacPrefix = v }).with(Supported),
 	gStr("vmac_addr_prefix", "prefix of VMACs for VIPs on other interfaces (default vmac_prefix)", func(g *GlobalDefs, v string) { g.VmacAddrPrefix = v }).with(Supported),
-	gOther("tmp_config_directory", "DIR", 1, 1, "config copy location"),
-	gOther("config_save_dir", "DIR", 1, 1, "save configs on reload"),
+	pickKeyword(reloadKeywords, "tmp_config_directory"), // reloadcfg.go
+	pickKeyword(reloadKeywords, "config_save_dir"),
 	gProc("process_names", "", 0, 0, "default process names (govrrp is one process: comm keepalived_vrrp)", func(c *ctx, n *Node, p *ProcessDefs) { p.ProcessNames = true }),
 	gProc("process_name", "NAME", 1, 1, "parent process name (govrrp's comm unless vrrp_process_name is set)", procName(func(p *ProcessDefs, v string) { p.ProcessName = v })),
 	gProc("vrrp_process_name", "NAME", 1, 1, "VRRP process name (comm of every govrrp thread)", procName(func(p *ProcessDefs, v string) { p.VRRPProcessName = v })),
-	gOther("checker_process_name", "NAME", 1, 1, "checker process name"),
-	gOther("bfd_process_name", "NAME", 1, 1, "BFD process name"),
+	gOther("checker_process_name", "NAME", 1, 1, "checker process name").otherProcess(),
+	gOther("bfd_process_name", "NAME", 1, 1, "BFD process name").otherProcess(),
 	gScript("startup_script", "script run before any instance starts", func(g *GlobalDefs, v string) { g.StartupScript = v }).with(Supported),
 	gSecs("startup_script_timeout", 1, 1000, "its timeout (default 10 s; then killed)", func(g *GlobalDefs, v time.Duration) { g.StartupScriptTimeout = v }).with(Supported),
 	gScript("shutdown_script", "script run after every instance stopped", func(g *GlobalDefs, v string) { g.ShutdownScript = v }).with(Supported),
 	gSecs("shutdown_script_timeout", 1, 1000, "its timeout (default 10 s; then killed)", func(g *GlobalDefs, v time.Duration) { g.ShutdownScriptTimeout = v }).with(Supported),
-	gOther("checker_log_all_failures", "[BOOL]", 0, 1, "checker logging (LVS)"),
-	gOther("lvs_sync_daemon", "IF [inst] NAME ...", 1, -1, "IPVS sync daemon (LVS)"),
-	gOtherCheck("lvs_timeouts", "[tcp S] [tcpfin S] [udp S]", 1, -1, "IPVS timeouts (LVS)", checkLVSTimeouts),
-	gOther("lvs_flush", "", 0, 0, "flush IPVS at start (LVS)"),
-	gOther("lvs_flush_on_stop", "[VS]", 0, 1, "flush IPVS at stop (LVS)"),
-	gOther("lvs_notify_fifo", "FIFO [USER [GROUP]]", 1, 3, "checker FIFO (LVS)"),
-	gOther("lvs_notify_fifo_script", "PATH [USER [GROUP]]", 1, 3, "checker FIFO script (LVS)"),
+	gOther("checker_log_all_failures", "[BOOL]", 0, 1, "checker logging (LVS)").otherProcess(),
+	gOther("lvs_sync_daemon", "IF [inst] NAME ...", 1, -1, "IPVS sync daemon (LVS)").otherProcess(),
+	gOtherCheck("lvs_timeouts", "[tcp S] [tcpfin S] [udp S]", 1, -1, "IPVS timeouts (LVS)", checkLVSTimeouts).otherProcess(),
+	gOther("lvs_flush", "", 0, 0, "flush IPVS at start (LVS)").otherProcess(),
+	gOther("lvs_flush_on_stop", "[VS]", 0, 1, "flush IPVS at stop (LVS)").otherProcess(),
+	gOther("lvs_notify_fifo", "FIFO [USER [GROUP]]", 1, 3, "checker FIFO (LVS)").otherProcess(),
+	gOther("lvs_notify_fifo_script", "PATH [USER [GROUP]]", 1, 3, "checker FIFO script (LVS)").otherProcess(),
 	{name: "nftables", args: "[TABLE]", max: 1, status: Supported, doc: "no_accept drops in this nftables table (family inet; default govrrp)",
 		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.NFTablesTable = argText(n, 0) }},
 	{name: "nftables_priority", args: "PRIO", min: 1, max: 1, status: Supported, doc: "priority of the no_accept chains (default -1)", fallback: ignore,
@@ -181,77 +183,92 @@ var globalTable = newTable("global_defs", globalSink, []kwG{
 		}},
 	{name: "nftables_counters", status: Supported, doc: "a counter on each no_accept drop rule",
 		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.NFTablesCounters = true }},
-	gOther("nftables_ifindex", "", 0, 0, "nftables sets by ifindex"),
-	gOther("nftables_ipvs", "[TABLE]", 0, 1, "nftables for IPVS (LVS)"),
-	gOther("nftables_ipvs_priority", "PRIO", 1, 1, "(LVS)"),
-	gOther("nftables_ipvs_start_fwmark", "N", 1, 1, "(LVS)"),
+	{name: "nftables_ifindex", status: Supported, doc: "IPv6 link-local no_accept drops match the interface by index for every instance (without it a dont_track_primary instance's match by name, as keepalived)",
+		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.NFTablesIfindex = true }},
+	gOther("nftables_ipvs", "[TABLE]", 0, 1, "nftables for IPVS (LVS)").otherProcess(),
+	gOther("nftables_ipvs_priority", "PRIO", 1, 1, "(LVS)").otherProcess(),
+	gOther("nftables_ipvs_start_fwmark", "N", 1, 1, "(LVS)").otherProcess(),
 	{name: "vrrp_iptables", args: "[IN [OUT]]", max: 2, status: Supported, doc: "firewall for no_accept via iptables: mapped to nftables (as keepalived 2.2.7 as packaged does)",
 		fn: func(c *ctx, n *Node, g *GlobalDefs) {
 			c.fallbackf(n.Pos(), "", "vrrp_iptables: keepalived 2.2.7 as packaged has no iptables support and uses nftables instead; govrrp does the same (its own table, see `nftables`); the chain names are not used")
 		}},
 	gOtherCheck("vrrp_ipsets", "[NAMES...]", 0, 5, "ipset names (keepalived 2.2.7 without ipset: unknown keyword)", func(c *ctx, n *Node) {
 		c.fallbackf(n.Pos(), "ignore the line", "vrrp_ipsets: keepalived 2.2.7 as packaged has no ipset support")
-	}),
-	gOther("disable_local_igmp", "", 0, 0, "no IGMP for 224.0.0.0/24"),
+	}).with(Ignored),
+	{name: "disable_local_igmp", status: Supported, doc: "net.ipv4.igmp_link_local_mcast_reports 0 at start (no IGMP reports for 224.0.0.18), restored at stop if govrrp changed it",
+		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.DisableLocalIGMP = true }},
 	gProc("max_auto_priority", "[<-1..99>]", 0, 1, "raise the realtime priority by one per late wake-up, up to this (0/-1 off; no value 99)", procMaxAuto),
 	gProc("min_auto_priority_delay", "USECS", 1, 1, "lateness that raises the priority (default 1 s)", procMinAutoDelay),
 	gProc("vrrp_priority", "<-20..19>", 1, 1, "nice of every thread (not with vrrp_rt_priority, as keepalived)", procNice),
-	gOtherCheck("checker_priority", "<-20..19>", 1, 1, "(LVS)", checkInt(-20, 19)),
-	gOtherCheck("bfd_priority", "<-20..19>", 1, 1, "(BFD)", checkInt(-20, 19)),
+	gOtherCheck("checker_priority", "<-20..19>", 1, 1, "(LVS)", checkInt(-20, 19)).otherProcess(),
+	gOtherCheck("bfd_priority", "<-20..19>", 1, 1, "(BFD)", checkInt(-20, 19)).otherProcess(),
 	gProc("vrrp_no_swap", "", 0, 0, "mlockall(MCL_CURRENT|MCL_FUTURE|MCL_ONFAULT)", func(c *ctx, n *Node, p *ProcessDefs) { p.NoSwap = true }),
-	gOther("checker_no_swap", "", 0, 0, "(LVS)"),
-	gOther("bfd_no_swap", "", 0, 0, "(BFD)"),
+	gOther("checker_no_swap", "", 0, 0, "(LVS)").otherProcess(),
+	gOther("bfd_no_swap", "", 0, 0, "(BFD)").otherProcess(),
 	gProc("vrrp_cpu_affinity", "CPU...", 1, -1, "CPU set of every thread", procAffinity),
-	gOtherCheck("checker_cpu_affinity", "CPU...", 1, -1, "(LVS)", checkAllInts(0, 4095)),
-	gOtherCheck("bfd_cpu_affinity", "CPU...", 1, -1, "(BFD)", checkAllInts(0, 4095)),
+	gOtherCheck("checker_cpu_affinity", "CPU...", 1, -1, "(LVS)", checkAllInts(0, 4095)).otherProcess(),
+	gOtherCheck("bfd_cpu_affinity", "CPU...", 1, -1, "(BFD)", checkAllInts(0, 4095)).otherProcess(),
 	gProc("vrrp_rt_priority", "<1..99>", 1, 1, "SCHED_RR (reset on fork: scripts are not realtime) on every thread", procRTPriority),
-	gOtherCheck("checker_rt_priority", "<1..99>", 1, 1, "(LVS)", checkRTPriority),
-	gOtherCheck("bfd_rt_priority", "<1..99>", 1, 1, "(BFD)", checkRTPriority),
+	gOtherCheck("checker_rt_priority", "<1..99>", 1, 1, "(LVS)", checkRTPriority).otherProcess(),
+	gOtherCheck("bfd_rt_priority", "<1..99>", 1, 1, "(BFD)", checkRTPriority).otherProcess(),
 	gProc("vrrp_rlimit_rttime", "USECS", 1, 1, "RLIMIT_RTTIME hard limit when realtime (soft: half; default 10000)", procRTTime),
-	gOtherCheck("checker_rlimit_rttime", "USECS", 1, 1, "(LVS)", checkInt(0, 1<<32-1)),
-	gOtherCheck("bfd_rlimit_rttime", "USECS", 1, 1, "(BFD)", checkInt(0, 1<<32-1)),
-	gOther("snmp_socket", "ADDR", 1, 1, "AgentX socket"),
-	gOther("enable_snmp_vrrp", "", 0, 0, "SNMP"),
-	gOther("enable_snmp_keepalived", "", 0, 0, "SNMP (deprecated name)"),
-	gOther("enable_snmp_checker", "", 0, 0, "SNMP (LVS)"),
-	gOther("enable_snmp_rfc", "", 0, 0, "SNMP RFC MIBs"),
-	gOther("enable_snmp_rfcv2", "", 0, 0, "SNMP RFC2787"),
-	gOther("enable_snmp_rfcv3", "", 0, 0, "SNMP RFC6527"),
-	gOther("enable_traps", "", 0, 0, "SNMP traps"),
-	gOther("enable_dbus", "", 0, 0, "DBus interface"),
-	gOther("dbus_service_name", "NAME", 1, 1, "DBus name"),
+	gOtherCheck("checker_rlimit_rttime", "USECS", 1, 1, "(LVS)", checkInt(0, 1<<32-1)).otherProcess(),
+	gOtherCheck("bfd_rlimit_rttime", "USECS", 1, 1, "(BFD)", checkInt(0, 1<<32-1)).otherProcess(),
+	{name: "snmp_socket", args: "ADDR", min: 1, max: 1, status: Supported, doc: "AgentX master address (default unix:/var/agentx/master; unix:PATH, PATH, tcp:HOST:PORT, HOST:PORT)",
+		fn: func(c *ctx, n *Node, g *GlobalDefs) {
+			g.SNMP.Socket = n.Args[0].Text
+			globalSink(g, raw(n))
+			checkSNMPSocket(c, n)
+		}},
+	gSNMP(gOther("enable_snmp_vrrp", "", 0, 0, "SNMP"), func(g *GlobalDefs, _ *Node) { g.SNMP.VRRP = true }),
+	gSNMP(gOther("enable_snmp_keepalived", "", 0, 0, "SNMP (deprecated name)"), func(g *GlobalDefs, _ *Node) { g.SNMP.VRRP = true }),
+	gOther("enable_snmp_checker", "", 0, 0, "SNMP (LVS)").otherProcess(),
+	gSNMP(gOther("enable_snmp_rfc", "", 0, 0, "VRRP-MIB and VRRPV3-MIB over AgentX (as enable_snmp_rfcv2 + enable_snmp_rfcv3)"), func(g *GlobalDefs, _ *Node) { g.SNMP.RFCv2, g.SNMP.RFCv3 = true, true }).with(Supported),
+	gSNMP(gOther("enable_snmp_rfcv2", "", 0, 0, "VRRP-MIB (RFC 2787) over AgentX, every VRRPv2 instance a row"), func(g *GlobalDefs, _ *Node) { g.SNMP.RFCv2 = true }).with(Supported),
+	gSNMP(gOther("enable_snmp_rfcv3", "", 0, 0, "VRRPV3-MIB (RFC 6527) over AgentX"), func(g *GlobalDefs, _ *Node) { g.SNMP.RFCv3 = true }).with(Supported),
+	gSNMP(gOther("enable_traps", "", 0, 0, "VRRP-MIB / VRRPV3-MIB notifications: new master, protocol error, auth failure"), func(g *GlobalDefs, _ *Node) { g.SNMP.Traps = true }).with(Supported),
+	{name: "enable_dbus", status: Supported, doc: "keepalived's D-Bus interface on the system bus (objects under /org/keepalived/Vrrp1)",
+		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.EnableDBus = true }},
+	{name: "dbus_service_name", args: "NAME", max: 1, status: Supported, doc: "D-Bus bus name (default org.keepalived.Vrrp1; the object paths stay)",
+		fn: func(c *ctx, n *Node, g *GlobalDefs) {
+			if len(n.Args) == 0 { // keepalived 2.2.7: "dbus_service_name missing - ignoring"
+				c.fallbackf(n.Pos(), "ignore the line (org.keepalived.Vrrp1)", "dbus_service_name: missing name")
+				return
+			}
+			g.DBusServiceName = n.Args[0].Text
+		}},
 	{name: "fifo_write_vrrp_states_on_reload", status: Supported, doc: "on reload, each sync group's state to the FIFOs (keepalived 2.2.7 writes GROUP lines only)",
 		fn: func(c *ctx, n *Node, g *GlobalDefs) { g.FifoWriteStatesOnReload = true }},
 	gInt("vrrp_netlink_cmd_rcv_bufs", 0, 4294967295, "receive buffer of the netlink command socket (the VIP lease's address dumps)", func(g *GlobalDefs, v int) { g.NetlinkCmdRcvBufs = v }).with(Supported),
 	gBool("vrrp_netlink_cmd_rcv_bufs_force", "set it with SO_RCVBUFFORCE (past rmem_max)", func(g *GlobalDefs, v bool) { g.NetlinkCmdRcvBufsForce = v }).with(Supported),
 	gInt("vrrp_netlink_monitor_rcv_bufs", 0, 4294967295, "receive buffer of the netlink monitor sockets (address, link and route watchers)", func(g *GlobalDefs, v int) { g.NetlinkMonRcvBufs = v }).with(Supported),
 	gBool("vrrp_netlink_monitor_rcv_bufs_force", "set it with SO_RCVBUFFORCE (past rmem_max)", func(g *GlobalDefs, v bool) { g.NetlinkMonRcvBufsForce = v }).with(Supported),
-	gOtherCheck("lvs_netlink_cmd_rcv_bufs", "BYTES", 1, 1, "(LVS)", checkInt(0, 1<<32-1)),
-	gOther("lvs_netlink_cmd_rcv_bufs_force", "[BOOL]", 0, 1, "(LVS)"),
-	gOtherCheck("lvs_netlink_monitor_rcv_bufs", "BYTES", 1, 1, "(LVS)", checkInt(0, 1<<32-1)),
-	gOther("lvs_netlink_monitor_rcv_bufs_force", "[BOOL]", 0, 1, "(LVS)"),
-	gOtherCheck("process_monitor_rcv_bufs", "BYTES", 1, 1, "process connector buffer", checkInt(0, 1<<32-1)),
-	gOther("process_monitor_rcv_bufs_force", "[BOOL]", 0, 1, "process connector buffer"),
+	gOtherCheck("lvs_netlink_cmd_rcv_bufs", "BYTES", 1, 1, "(LVS)", checkInt(0, 1<<32-1)).otherProcess(),
+	gOther("lvs_netlink_cmd_rcv_bufs_force", "[BOOL]", 0, 1, "(LVS)").otherProcess(),
+	gOtherCheck("lvs_netlink_monitor_rcv_bufs", "BYTES", 1, 1, "(LVS)", checkInt(0, 1<<32-1)).otherProcess(),
+	gOther("lvs_netlink_monitor_rcv_bufs_force", "[BOOL]", 0, 1, "(LVS)").otherProcess(),
+	gInt("process_monitor_rcv_bufs", 0, 4294967295, "receive buffer of the process events connector socket (track_process)", func(g *GlobalDefs, v int) { g.ProcessMonRcvBufs = v }).with(Supported),
+	gBool("process_monitor_rcv_bufs_force", "set it with SO_RCVBUFFORCE (past rmem_max)", func(g *GlobalDefs, v bool) { g.ProcessMonRcvBufsForce = v }).with(Supported),
 	gRxBufsPolicy(), // rxbufs.go
 	gRxBufsMultiplier(),
-	gOther("rs_init_notifies", "", 0, 0, "(LVS)"),
-	gOther("no_checker_emails", "", 0, 0, "(LVS)"),
+	gOther("rs_init_notifies", "", 0, 0, "(LVS)").otherProcess(),
+	gOther("no_checker_emails", "", 0, 0, "(LVS)").otherProcess(),
 	gProc("umask", "NUMBER|BITS", 1, -1, "file creation mask of the process", procUmask),
 	gOther("log_unknown_vrids", "", 0, 0, "log adverts of unknown VRIDs (govrrp always logs them, rate-limited, and counts them per socket)").with(Supported),
-	gOtherCheck("random_seed", "N", 1, 1, "seed of ${_RANDOM}", checkInt(0, 1<<32-1)),
-	gOther("reload_check_config", "[LOGFILE]", 0, 1, "check config before reload"),
-	gOther("include_check", "[OPTIONS]", 0, -1, "missing include handling"),
-	gOtherCheck("reload_time_file", "PATH", 0, 1, "scheduled reload", checkNeedsArg),
-	gOther("reload_repeat", "", 0, 0, "repeat scheduled reload"),
-	gOther("reload_file", "[PATH]", 0, 1, "reload-in-progress marker"),
+	pickKeyword(reloadKeywords, "random_seed"), // reloadcfg.go
+	pickKeyword(reloadKeywords, "reload_check_config"),
+	pickKeyword(reloadKeywords, "include_check"),
+	pickKeyword(reloadKeywords, "reload_time_file"),
+	pickKeyword(reloadKeywords, "reload_repeat"),
+	pickKeyword(reloadKeywords, "reload_file"),
 	gOtherCheck("data_use_instance", "[BOOL]", 0, 1, "instance name in the .data file's name (govrrp's keepalived-format dumps)", checkOptBool).with(Supported),
-	gOtherCheck("linkbeat_use_polling", "", 0, 0, "poll link state (keepalived 2.2.7: unknown in global_defs)", notIn227),
-	gOther("net_namespace", "NAME", 1, 1, "network namespace"),
-	gOther("net_namespace_ipvs", "[NAME]", 0, 1, "(LVS)"),
-	gOther("namespace_with_ipsets", "", 0, 0, "ipset names per namespace"),
-	gOther("instance", "NAME", 1, 1, "keepalived instance name"),
-	gOther("use_pid_dir", "", 0, 0, "pid files in /run/keepalived"),
-	gOtherCheck("vrrp_garp_lower_prio_no_advert", "[BOOL]", 0, 1, "old name of vrrp_lower_prio_no_advert: keepalived 2.2.7 ignores the line as an unknown keyword, and so does govrrp (warning)", notIn227).with(Rejected),
+	gOtherCheck("linkbeat_use_polling", "", 0, 0, "poll link state (keepalived 2.2.7: unknown in global_defs; ignored with a warning, as 2.2.7 does)", notIn227).with(Ignored),
+	gOtherCheck("net_namespace", "NAME", 1, 1, "top-level keyword (keepalived 2.2.7: unknown in global_defs; ignored with a warning, as 2.2.7 does)", notIn227).with(Ignored),
+	gOther("net_namespace_ipvs", "[NAME]", 0, 1, "(LVS)").otherProcess(),
+	gOtherCheck("namespace_with_ipsets", "", 0, 0, "ipset names per namespace (keepalived 2.2.7: unknown in global_defs; ignored with a warning, as 2.2.7 does)", notIn227).with(Ignored),
+	gOtherCheck("instance", "NAME", 1, 1, "top-level keyword (keepalived 2.2.7: unknown in global_defs)", notIn227).with(Rejected),
+	gOtherCheck("use_pid_dir", "", 0, 0, "top-level keyword (keepalived 2.2.7: unknown in global_defs)", notIn227).with(Rejected),
+	gOtherCheck("vrrp_garp_lower_prio_no_advert", "[BOOL]", 0, 1, "old name of vrrp_lower_prio_no_advert: keepalived 2.2.7 ignores the line as an unknown keyword, and so does govrrp (warning)", notIn227).with(Ignored),
 	{name: "vrrp_owner_ignore_adverts", status: Rejected, doc: "keepalived > 2.2 only"},
 })
 
@@ -265,3 +282,28 @@ func (c *ctx) wantMcast(n *Node, a netip.Addr, v4 bool) bool {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// gSNMP also records a keyword kept raw in a typed field (the SNMP rows:
+// internal/snmp acts on them).
+func gSNMP(k kwG, set func(*GlobalDefs, *Node)) kwG {
+	k.fn = func(_ *ctx, n *Node, g *GlobalDefs) {
+		set(g, n)
+		globalSink(g, raw(n))
+	}
+	return k
+}
+
+// checkSNMPSocket refuses an snmp_socket transport govrrp's subagent does
+// not speak (net-snmp also knows udp:, tls:, dtls:, ...): by name, rather
+// than a subagent that never connects.
+func checkSNMPSocket(c *ctx, n *Node) {
+	a := n.Args[0].Text
+	switch {
+	case strings.HasPrefix(a, "unix:"), strings.HasPrefix(a, "/"), strings.HasPrefix(a, "tcp:"):
+		return
+	}
+	if _, _, err := net.SplitHostPort(a); err == nil && !strings.Contains(a, "/") {
+		return
+	}
+	c.errf(n.Args[0].Pos, "snmp_socket %q: govrrp's AgentX subagent connects over unix:PATH, PATH, tcp:HOST:PORT or HOST:PORT only", a)
+}

@@ -145,7 +145,7 @@ var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
 				c.markSet(in, n.Keyword.Text)
 			}
 		}},
-	iOtherCheck("garp_extra_if_vmac", "[all] SECS", 1, 2, "keepalived > 2.2 only: 2.2.7 ignores the line as an unknown keyword, and so does govrrp (warning)", notIn227).with(Rejected),
+	iOtherCheck("garp_extra_if_vmac", "[all] SECS", 1, 2, "keepalived > 2.2 only: 2.2.7 ignores the line as an unknown keyword, and so does govrrp (warning)", notIn227).with(Ignored),
 	iInt("down_timer_adverts", Supported, 1, 100, "adverts before master down (default 3)", func(in *Instance, v int) { in.DownTimerAdverts = v }).orElse(ignore),
 	iBool("lower_prio_no_advert", "no advert after a lower-priority advert", func(in *Instance, v bool) { in.LowerPrioNoAdvert = v }).with(Supported),
 	iBool("higher_prio_send_advert", "advert before yielding", func(in *Instance, v bool) { in.HigherPrioSendAdvert = v }).with(Supported),
@@ -238,11 +238,11 @@ var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
 			in.LinkbeatUsePolling = true
 			c.fallbackf(n.Pos(), "", "linkbeat_use_polling in a vrrp_instance is deprecated; use a linkbeat_interfaces block")
 		}},
-	{name: "lvs_sync_daemon_interface", args: "IFNAME", min: 1, max: 1, status: ParsedOnly, doc: "deprecated: LVS sync daemon",
+	kwI{name: "lvs_sync_daemon_interface", args: "IFNAME", min: 1, max: 1, doc: "deprecated: LVS sync daemon",
 		fn: func(c *ctx, n *Node, in *Instance) {
 			in.Other = append(in.Other, raw(n))
 			c.fallbackf(n.Pos(), "", "lvs_sync_daemon_interface in a vrrp_instance is deprecated; use global_defs lvs_sync_daemon")
-		}},
+		}}.otherProcess(),
 	{name: "owner_ignore_adverts", args: "", status: Rejected, doc: "keepalived > 2.2 only"},
 	// keepalived 2.4's signed adverts (draft-cassen-vrrp-auth-hmac-00); every
 	// bad value in the block is an error (authhmac.go).

@@ -56,8 +56,18 @@ func TestSupportedKeywords(t *testing.T) {
 		// netlink buffers (daemon/netlinkbufs.go, vip/netlinkbuf.go, track/netlinkbuf.go)
 		"global_defs.vrrp_netlink_cmd_rcv_bufs", "global_defs.vrrp_netlink_cmd_rcv_bufs_force",
 		"global_defs.vrrp_netlink_monitor_rcv_bufs", "global_defs.vrrp_netlink_monitor_rcv_bufs_force",
+		// disable_local_igmp (daemon/igmp.go), nftables_ifindex (firewall), process connector buffer (track/process.go)
+		"global_defs.disable_local_igmp", "global_defs.nftables_ifindex",
+		"global_defs.process_monitor_rcv_bufs", "global_defs.process_monitor_rcv_bufs_force",
+		// reload and configuration handling, pid files (kaconf/include.go, random.go, reloadcfg.go; daemon/reloadsched.go, configsave.go; cmd/govrrp/pidfile.go)
+		"global_defs.config_save_dir", "global_defs.include_check", "global_defs.random_seed", "global_defs.reload_check_config",
+		"global_defs.reload_file", "global_defs.reload_repeat", "global_defs.reload_time_file", "top.instance", "top.use_pid_dir",
 		// VMACs of VIPs (daemon/vmac_addr.go)
 		"global_defs.vmac_addr_prefix", "vrrp_instance.use_vmac_addr",
+		// SNMP: VRRPV3-MIB and VRRP-MIB over AgentX (internal/snmp, daemon/snmp.go)
+		"global_defs.enable_snmp_rfc", "global_defs.enable_snmp_rfcv2", "global_defs.enable_snmp_rfcv3", "global_defs.enable_traps", "global_defs.snmp_socket",
+		// keepalived's D-Bus interface (internal/dbusapi, daemon/dbus.go)
+		"global_defs.dbus_service_name", "global_defs.enable_dbus",
 	}
 	sort.Strings(want) // rows are added by several features; keep the list readable
 	var got []string
@@ -149,4 +159,39 @@ func TestUnknownIn227Ignored(t *testing.T) {
 			t.Errorf("%s: %s listed as not acted on", kw, u.Name)
 		}
 	}
+}
+
+// Settings of keepalived's checker and BFD processes are checked as
+// keepalived checks them, reported as notices, and never listed as not
+// acted on: govrrp replaces only the VRRP process, which ignores them too.
+func TestOtherProcessKeywordsIgnored(t *testing.T) {
+	src := "global_defs {\n    lvs_flush\n    checker_priority 5\n    bfd_rt_priority 200\n}\n" + instanceSrc("lvs_sync_daemon_interface eth0")
+	cfg, diags, err := buildSrc(t, src, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.NotActedOn) != 0 {
+		t.Errorf("NotActedOn = %v, want none", cfg.NotActedOn)
+	}
+	var notices, rtWarn int
+	for _, d := range diags {
+		if d.Severity == SevNotice && strings.Contains(d.Msg, "govrrp does not replace") {
+			notices++
+		}
+		if d.Pos.Line == 4 && d.Severity == SevWarning {
+			rtWarn++ // bfd_rt_priority 200 is out of keepalived's range
+		}
+	}
+	if notices != 4 {
+		t.Errorf("%d notices naming the other process, want 4:\n%v", notices, diags)
+	}
+	if rtWarn == 0 {
+		t.Errorf("bfd_rt_priority 200 not checked:\n%v", diags)
+	}
+	for _, k := range Keywords() {
+		if k.Status == Ignored && k.Name == "lvs_flush" {
+			return
+		}
+	}
+	t.Error("lvs_flush is not listed as Ignored")
 }

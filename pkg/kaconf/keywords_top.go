@@ -27,12 +27,15 @@ var topTable = newTable("top", topSink, []kwTop{
 	{name: "garp_group", args: "{ }", block: true, status: Supported, doc: "GARP/NA spacing shared by its interfaces (see the garp_group rows)", fn: topGarpGroup},
 	{name: "interface_up_down_delays", args: "{ IF DOWN [UP] ... }", block: true, status: Supported, doc: "debounce of interface state changes (reduced below (down_timer_adverts-1) x advert_int, as keepalived)", fn: topIfaceDelays},
 	{name: "net_namespace", args: "NAME", min: 1, max: 1, status: Supported, doc: "network namespace to run in (govrrp re-executes itself into /run/netns/NAME; not changeable on reload)", fn: topNetNamespace},
-	{name: "net_namespace_ipvs", args: "NAME", min: 0, max: 1, status: ParsedOnly, doc: "namespace for IPVS"},
-	{name: "namespace_with_ipsets", status: ParsedOnly, doc: "ipset names per namespace"},
-	{name: "instance", args: "NAME", min: 1, max: 1, status: ParsedOnly, doc: "keepalived instance name"},
-	{name: "use_pid_dir", status: ParsedOnly, doc: "pid files in /run/keepalived"},
+	kwTop{name: "net_namespace_ipvs", args: "NAME", min: 0, max: 1, doc: "namespace for IPVS (LVS)"}.otherProcess(),
+	{name: "namespace_with_ipsets", status: Ignored, doc: "ipset names per namespace: no effect without ipsets (keepalived 2.2.7 as packaged has none; govrrp uses nftables)",
+		fn: func(c *ctx, n *Node, _ *Config) {
+			c.noticef(n.Pos(), "namespace_with_ipsets has no effect: keepalived 2.2.7 as packaged has no ipset support and govrrp uses nftables; ignored")
+		}},
+	pickKeyword(topPidKeywords, "instance"), // reloadcfg.go
+	pickKeyword(topPidKeywords, "use_pid_dir"),
 	{name: "linkbeat_use_polling", status: Supported, doc: "poll every interface's carrier instead of netlink", fn: func(c *ctx, n *Node, cfg *Config) { cfg.Ifaces.LinkbeatAll = true }},
-	{name: "child_wait_time", args: "SECS", min: 1, max: 1, status: ParsedOnly, doc: "wait for children at stop"},
+	pickKeyword(topPidKeywords, "child_wait_time"),
 	lvsBlock("virtual_server", "LVS virtual server: govrrp does not provide LVS (run with --vrrp)"),
 	lvsBlock("virtual_server_group", "LVS virtual server group: skipped"),
 	lvsBlock("real_server", "LVS real server: skipped"),

@@ -46,7 +46,7 @@ func ParseBytes(name string, src []byte, o ParseOptions) (*File, error) {
 
 func parseSource(name string, src []byte, o ParseOptions) (*File, error) {
 	p := &pp{o: o, defs: map[string]string{}}
-	b := &treeBuilder{fail: func(pos Pos, msg string) { p.fail(pos, "%s", msg) }}
+	b := &treeBuilder{fail: func(pos Pos, msg string) { p.fail(pos, "%s", msg) }, onNode: p.globalNode}
 	p.tree = b
 	p.runFile(name, src)
 	b.finish()
@@ -74,6 +74,10 @@ type treeBuilder struct {
 	pending *Node   // last node ended by a line break: a '{' on the next line opens it
 	size    int     // statements plus closed blocks: the lines Print writes for the tree
 	fail    func(pos Pos, msg string)
+	// onNode sees each statement as it is made, with the blocks open
+	// around it: the preprocessor acts on global_defs keywords that govern
+	// the rest of the reading (include.go).
+	onNode func(n *Node, open []*Node)
 }
 
 // feed consumes the next tokens of the stream.
@@ -116,6 +120,9 @@ func (b *treeBuilder) flush() *Node {
 		b.stack[k-1].Children = append(b.stack[k-1].Children, n)
 	} else {
 		b.top = append(b.top, n)
+	}
+	if b.onNode != nil {
+		b.onNode(n, b.stack)
 	}
 	return n
 }

@@ -185,7 +185,7 @@ func TestErrors(t *testing.T) {
 			[]string{"/i.conf:2:4: error: unexpected '}' (no open block)"}},
 		{"include cycle", memFS{"/k.conf": "include a.conf\n", "/a.conf": "x\ninclude b.conf\n", "/b.conf": " include /a.conf\n"},
 			[]string{"/b.conf:1:2: error: include cycle: /a.conf -> /b.conf -> /a.conf"}},
-		{"includem without match", memFS{"/k.conf": "a\n  includem /none/*.conf\n"}, []string{"/k.conf:2:3: error: includem /none/*.conf: no file matches"}},
+		{"includew without match", memFS{"/k.conf": "a\n  includew /none/*.conf\n"}, []string{"/k.conf:2:3: error: includew /none/*.conf: no file matches"}},
 		{"missing top file", memFS{}, []string{"/k.conf:0:0: error: kaconf: file does not exist"}},
 	}
 	for _, tc := range tests {

@@ -127,6 +127,9 @@ type pp struct {
 	nerrs   int
 	lines   int // lines handled so far (the work bound)
 	stopped bool
+
+	incCheck includeChecks // include_check in force (include.go); restored at the end of each file
+	rnd      func() int    // ${_RANDOM}'s source: o.Random until a random_seed line (random.go)
 }
 
 func (p *pp) report(pos Pos, sev Severity, format string, args ...any) {
@@ -146,7 +149,7 @@ func (p *pp) fail(pos Pos, format string, args ...any) {
 
 // runFile preprocesses one file's contents; name is used for positions.
 func (p *pp) runFile(name string, data []byte) {
-	saved := p.curFile
+	saved, savedCheck := p.curFile, p.incCheck
 	p.curFile = name
 	p.chain = append(p.chain, name)
 	p.keys = append(p.keys, fileKey(name))
@@ -162,7 +165,7 @@ func (p *pp) runFile(name string, data []byte) {
 	}
 	p.chain = p.chain[:len(p.chain)-1]
 	p.keys = p.keys[:len(p.keys)-1]
-	p.curFile = saved
+	p.curFile, p.incCheck = saved, savedCheck
 }
 
 // charge counts one handled line against the line budget; it reports false
@@ -241,7 +244,7 @@ func (p *pp) line(src lineSource, l pline, depth int) {
 	if p.include(l) {
 		return
 	}
-	p.emit(l)
+	p.emit(l) // include_check and random_seed act as they are made (include.go: globalNode)
 }
 
 // conditional evaluates "@ID rest" / "@^ID rest" against the config id.
@@ -449,7 +452,10 @@ func (p *pp) random(params string) (string, bool, string) {
 	if hi < lo {
 		return "", false, fmt.Sprintf("${_RANDOM %s}: MAX is less than MIN", params)
 	}
-	r := int64(p.o.Random())
+	if p.rnd == nil {
+		p.rnd = p.o.Random
+	}
+	r := int64(p.rnd())
 	if r < 0 {
 		r = -(r + 1)
 	}
@@ -674,19 +680,20 @@ func (p *pp) include(l pline) bool {
 		p.fail(pos, "%s: missing file name", kw)
 		return true
 	}
-	strict := kw != "include"
-	files, ok := p.globAll(pattern, pos)
+	checks, variant := includeVariantChecks[kw]
+	if !variant {
+		checks = p.incCheck
+	}
+	files, alts, matched, ok := p.globAll(pattern, pos)
 	if !ok {
 		return true
 	}
-	if len(files) == 0 {
-		p.report(pos, sevIf(strict), "%s %s: no file matches", kw, pattern)
-	}
+	p.checkUnmatched(kw, pattern, pos, checks, alts, matched)
 	for _, f := range files {
 		if p.stopped {
 			break
 		}
-		p.readFile(f, pos, strict)
+		p.readFile(f, pos, checks != 0)
 	}
 	return true
 }
@@ -700,19 +707,21 @@ func sevIf(strict bool) Severity {
 
 // globAll expands braces and globs relative to the current file's directory;
 // each alternative's matches are sorted, alternatives keep their order.
-func (p *pp) globAll(pattern string, pos Pos) ([]string, bool) {
+func (p *pp) globAll(pattern string, pos Pos) (files, alts []string, matched []int, ok bool) {
 	if !filepath.IsAbs(pattern) {
 		pattern = filepath.Join(filepath.Dir(p.curFile), pattern)
 	}
-	var files []string
 	seen := map[string]bool{}
-	for _, alt := range expandBraces(pattern) {
+	alts = expandBraces(pattern)
+	matched = make([]int, len(alts))
+	for i, alt := range alts {
 		m, err := p.o.Glob(alt)
 		if err != nil {
 			p.fail(pos, "include %s: %v", pattern, err)
-			return nil, false
+			return nil, nil, nil, false
 		}
 		sort.Strings(m)
+		matched[i] = len(m)
 		for _, f := range m {
 			if !seen[f] {
 				seen[f] = true
@@ -720,7 +729,7 @@ func (p *pp) globAll(pattern string, pos Pos) ([]string, bool) {
 			}
 		}
 	}
-	return files, true
+	return files, alts, matched, true
 }
 
 // readFile reads an included file, refusing include cycles.
