@@ -15,12 +15,13 @@ import (
 	"github.com/govrrp/govrrp/pkg/kaconf"
 )
 
-// keepalived 2.2's exit codes for -t/--config-test (0 is success). Its
-// code 6, script security, needs script security checks govrrp does not
-// have yet.
+// keepalived 2.2's exit codes for -t/--config-test (0 is success), as
+// 2.2.7 exits: 6 when an include that include_check covers names no file,
+// whatever else is wrong; 5 for any other reported line.
 const (
 	kaTestFatal        = 4
 	kaTestConfigErrors = 5
+	kaTestMissingFiles = 6
 )
 
 // keepalivedSignals are the numbers `keepalived --signum=NAME` prints on
@@ -161,14 +162,18 @@ func keepalivedConfigTest(f keepalivedFlags, stderr io.Writer) error {
 	// Strict: keepalived -t exits 5 for every value it reports and replaces
 	// too (measured with 2.2.7, pkg/kaconf/testdata/fallbacks).
 	_, diags, err := kaconf.Load(f.useFile, kaconf.LoadOptions{Parse: kaconf.ParseOptions{ConfigID: f.configID}, VRRPOnly: f.vrrpOnly, Strict: true})
+	code := kaTestConfigErrors
 	for _, d := range diags {
 		fmt.Fprintln(w, d.String())
+		if d.MissingFile && d.Severity == kaconf.SevError {
+			code = kaTestMissingFiles
+		}
 	}
 	if err != nil {
 		if len(diags) == 0 {
 			fmt.Fprintln(w, err)
 		}
-		return &exitError{code: kaTestConfigErrors}
+		return &exitError{code: code}
 	}
 	return nil
 }

@@ -108,3 +108,27 @@ func TestKeepalivedConfigTestLogFile(t *testing.T) {
 		t.Errorf("log file %q lacks the unknown-keyword warning", b)
 	}
 }
+
+// keepalived 2.2.7 -t exits 6 when include_check refuses an include that
+// names no file, even beside another error (measured: a missing include
+// with priority 999 in the same file exits 6), and 0 without include_check
+// (it logs "Config files missing" and goes on).
+func TestKeepalivedConfigTestMissingInclude(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "absent.conf")
+	for _, tc := range []struct {
+		name, conf string
+		want       int
+	}{
+		{"checked", "global_defs {\n    include_check\n}\ninclude " + missing + "\n" + goodConf, kaTestMissingFiles},
+		{"checked, beside a replaced value", "global_defs {\n    include_check\n}\ninclude " + missing + "\n" + strings.Replace(goodConf, "priority 100", "priority 999", 1), kaTestMissingFiles},
+		{"unchecked", "include " + missing + "\n" + goodConf, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errw bytes.Buffer
+			err := keepalivedMain([]string{"-t", "-f", writeConf(t, tc.conf)}, &out, &errw)
+			if exitCode(err) != tc.want {
+				t.Errorf("exit %d, want %d: %v\n%s", exitCode(err), tc.want, err, errw.String())
+			}
+		})
+	}
+}

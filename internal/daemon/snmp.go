@@ -31,6 +31,12 @@ type snmpState struct {
 	// lookupLink finds an interface's index and MAC (nil: the system's);
 	// a seam for tests. Set before the daemon starts.
 	lookupLink func(name string) (snmpLink, error)
+	// groupStates: each sync group's last state sent in
+	// vrrpSyncGroupStateChange (snmp_kamib.go). Loop only.
+	groupStates map[string]snmp.KAState
+	// kaNotify, when set, receives KEEPALIVED-MIB's traps instead of the
+	// agent (a seam for tests). Set before the daemon starts.
+	kaNotify func([]snmp.VarBind)
 }
 
 // snmpStatic is the configuration side of every instance's row, computed
@@ -43,6 +49,7 @@ type snmpStatic struct {
 	links   sync.Map // interface name -> snmpLink, filled on first use
 	lookup  func(string) (snmpLink, error)
 	started time.Time
+	ka      *kaStatic // KEEPALIVED-MIB (enable_snmp_vrrp); nil off
 }
 
 type snmpInst struct {
@@ -86,6 +93,9 @@ func (d *Daemon) applySNMP(cfg *kaconf.Config) {
 		}
 		st.byInst[in] = snmpInstOf(in, d.snmp.started[in.name], &cfg.Global)
 	}
+	if defs.VRRP {
+		st.ka = d.kaStaticOf(cfg)
+	}
 	for name := range d.snmp.started {
 		if !seen[name] {
 			delete(d.snmp.started, name)
@@ -103,7 +113,7 @@ func (d *Daemon) applySNMP(cfg *kaconf.Config) {
 // restartSNMPAgent makes the running subagent match defs: stopped when no
 // MIB is on, restarted when the socket or the MIB set changed.
 func (d *Daemon) restartSNMPAgent(defs kaconf.SNMPDefs) {
-	want := defs.RFCv2 || defs.RFCv3
+	want := defs.RFCv2 || defs.RFCv3 || defs.VRRP
 	if d.snmp.agent != nil && (!want || defs != d.snmp.defs) {
 		d.snmp.agent.Close()
 		d.snmp.agent = nil
@@ -118,6 +128,9 @@ func (d *Daemon) restartSNMPAgent(defs kaconf.SNMPDefs) {
 	if defs.RFCv2 {
 		subtrees = append(subtrees, snmp.VRRPv2MIB)
 	}
+	if defs.VRRP {
+		subtrees = append(subtrees, snmp.KAGlobal, snmp.KAVRRP)
+	}
 	agent, err := snmp.Start(snmp.Config{Address: defs.Socket, Subtrees: subtrees, View: d.snmpTree,
 		Descr: "govrrp VRRP subagent", Logger: d.log.With("component", "snmp")})
 	if err != nil {
@@ -130,13 +143,17 @@ func (d *Daemon) restartSNMPAgent(defs kaconf.SNMPDefs) {
 // snmpClose stops the subagent (Close PDU to the master) at daemon exit.
 func (d *Daemon) snmpClose() {
 	if st := d.snmp.static.Load(); st != nil {
-		d.snmp.static.Store(&snmpStatic{defs: st.defs, byInst: st.byInst, lookup: st.lookup, started: st.started})
+		d.snmp.static.Store(&snmpStatic{defs: st.defs, byInst: st.byInst, lookup: st.lookup, started: st.started, ka: st.ka})
 	}
 	if d.snmp.agent != nil {
+		d.snmp.agent.Drain(snmpDrainMax) // the stop's traps (snmp_kamib.go)
 		d.snmp.agent.Close()
 		d.snmp.agent = nil
 	}
 }
+
+// snmpDrainMax bounds how long the daemon's exit waits for queued traps.
+const snmpDrainMax = 500 * time.Millisecond
 
 // snmpInstOf is in's configuration as the MIBs show it. Loop only.
 func snmpInstOf(in *instance, started time.Time, g *kaconf.GlobalDefs) *snmpInst {
@@ -219,6 +236,9 @@ func (d *Daemon) snmpTree() snmp.Tree {
 		v.V2VersionErrors += ver
 		v.VRIDErrors += drops[vrrp.DropUnknownVRID.String()]
 	}
+	if st.ka != nil {
+		v.KA = st.ka.view(st)
+	}
 	return v.Tree()
 }
 
@@ -283,6 +303,9 @@ func newMasterReason(reason string) snmp.NewMasterReason {
 // only; Notify queues and never blocks.
 func (d *Daemon) snmpStateChanged(in *instance, to fsm.State, reason string) {
 	st := d.snmp.static.Load()
+	if st != nil {
+		d.kaStateChanged(st, in, to) // KEEPALIVED-MIB's traps (snmp_kamib.go)
+	}
 	if st == nil || st.agent == nil || !st.defs.Traps || to != fsm.Master {
 		return
 	}

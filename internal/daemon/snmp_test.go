@@ -106,8 +106,8 @@ func TestSNMPRowsFollowSnapshots(t *testing.T) {
 
 // apply starts the subagent when an RFC MIB is enabled, restarts it when
 // snmp_socket or the MIB set changes (a reload), keeps it otherwise, and
-// stops it when SNMP is gone; enable_snmp_vrrp alone (KEEPALIVED-MIB, not
-// provided) starts none.
+// stops it when SNMP is gone; enable_snmp_vrrp alone (KEEPALIVED-MIB)
+// starts one too.
 func TestSNMPAgentFollowsApply(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		dir := t.TempDir()
@@ -125,7 +125,7 @@ func TestSNMPAgentFollowsApply(t *testing.T) {
 			{"enable_snmp_rfcv3\nsnmp_socket unix:" + filepath.Join(dir, "a"), true, true},
 			{"enable_snmp_rfcv3\nsnmp_socket unix:" + filepath.Join(dir, "b"), true, false},
 			{"enable_snmp_rfc\nsnmp_socket unix:" + filepath.Join(dir, "b"), true, false},
-			{"enable_snmp_vrrp", false, false},
+			{"enable_snmp_vrrp\nsnmp_socket unix:" + filepath.Join(dir, "b"), true, false},
 			{"", false, false},
 		}
 		var prev *snmp.Agent

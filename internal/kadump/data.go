@@ -116,19 +116,30 @@ func writeGlobal(p printer, cfg *kaconf.Config) {
 		p(" %s realtime priority = 0", proc)
 		p(" %s realtime limit = 10000", proc)
 	}
-	p(" SNMP vrrp disabled")
+	p(" SNMP vrrp %s", onOff(g.SNMP.VRRP, "enabled", "disabled"))
 	p(" SNMP checker disabled")
-	p(" SNMP RFCv2 disabled")
-	p(" SNMP RFCv3 disabled")
-	p(" SNMP traps disabled")
-	p(" SNMP socket = default (unix:/var/agentx/master)")
-	p(" DBus disabled")
-	p(" DBus service name = ")
+	p(" SNMP RFCv2 %s", onOff(g.SNMP.RFCv2, "enabled", "disabled"))
+	p(" SNMP RFCv3 %s", onOff(g.SNMP.RFCv3, "enabled", "disabled"))
+	p(" SNMP traps %s", onOff(g.SNMP.Traps, "enabled", "disabled"))
+	p(" SNMP socket = %s", onOff(g.SNMP.Socket != "", g.SNMP.Socket, "default (unix:/var/agentx/master)"))
+	p(" DBus %s", onOff(g.EnableDBus, "enabled", "disabled"))
+	p(" DBus service name = %s", g.DBusServiceName)
 	p(" Script security %s", onOff(g.EnableScriptSecurity, "enabled", "disabled")) // "enabled" unverified
 	p(" Default script uid:gid %s", ids("", "", g))
-	for _, b := range []string{"vrrp_netlink_cmd", "vrrp_netlink_monitor", "process_monitor", "lvs_netlink_cmd", "lvs_netlink_monitor"} {
-		p(" %s_rcv_bufs = 0", b)
-		p(" %s_rcv_bufs_force = 0", b)
+	bufs := []struct {
+		name  string
+		size  int
+		force bool
+	}{
+		{"vrrp_netlink_cmd", g.NetlinkCmdRcvBufs, g.NetlinkCmdRcvBufsForce},
+		{"vrrp_netlink_monitor", g.NetlinkMonRcvBufs, g.NetlinkMonRcvBufsForce},
+		{"process_monitor", g.ProcessMonRcvBufs, g.ProcessMonRcvBufsForce},
+		{"lvs_netlink_cmd", 0, false}, // LVS: govrrp keeps no value
+		{"lvs_netlink_monitor", 0, false},
+	}
+	for _, b := range bufs {
+		p(" %s_rcv_bufs = %d", b.name, b.size)
+		p(" %s_rcv_bufs_force = %d", b.name, b2i(b.force))
 	}
 	p(" rs_init_notifies = 0")
 	p(" no_checker_emails = 0")

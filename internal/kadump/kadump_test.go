@@ -364,3 +364,47 @@ func TestAcceptModeShown(t *testing.T) {
 		}
 	}
 }
+
+// The global settings govrrp now acts on are dumped with their values, as
+// keepalived 2.2.7 dumps them (SIGUSR1 on keepalived with this global_defs,
+// 2026-12-01: "SNMP RFCv3 enabled", "DBus service name = org.example.X",
+// "vrrp_netlink_cmd_rcv_bufs_force = 1", ...).
+func TestDataGlobalSettings(t *testing.T) {
+	cfg := loadString(t, `global_defs {
+    enable_dbus
+    dbus_service_name org.example.X
+    enable_snmp_rfcv3
+    enable_traps
+    snmp_socket tcp:127.0.0.1:7050
+    vrrp_netlink_cmd_rcv_bufs 300000
+    vrrp_netlink_cmd_rcv_bufs_force
+    vrrp_netlink_monitor_rcv_bufs 400000
+    process_monitor_rcv_bufs 500000
+    process_monitor_rcv_bufs_force
+}
+vrrp_instance V {
+    interface eth0
+    virtual_router_id 1
+    priority 100
+    virtual_ipaddress {
+        192.0.2.1
+    }
+}
+`)
+	var b strings.Builder
+	if err := WriteData(&b, control.Status{}, cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		" SNMP vrrp disabled", " SNMP RFCv2 disabled", " SNMP RFCv3 enabled", " SNMP traps enabled",
+		" SNMP socket = tcp:127.0.0.1:7050", " DBus enabled", " DBus service name = org.example.X",
+		" vrrp_netlink_cmd_rcv_bufs = 300000", " vrrp_netlink_cmd_rcv_bufs_force = 1",
+		" vrrp_netlink_monitor_rcv_bufs = 400000", " vrrp_netlink_monitor_rcv_bufs_force = 0",
+		" process_monitor_rcv_bufs = 500000", " process_monitor_rcv_bufs_force = 1",
+		" lvs_netlink_cmd_rcv_bufs = 0",
+	} {
+		if !strings.Contains(b.String(), "\n"+want+"\n") {
+			t.Errorf("dump lacks %q", want)
+		}
+	}
+}

@@ -152,6 +152,16 @@ func (a *Agent) Notify(vbs []VarBind) bool {
 	}
 }
 
+// Drain waits, at most max, until the queued notifications have gone to a
+// connected master (the daemon's stop: the last transitions' traps). It
+// returns at once without a session: nothing would take them.
+func (a *Agent) Drain(max time.Duration) {
+	deadline := time.Now().Add(max)
+	for a.connected.Load() && len(a.notify) > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // Stats returns the counters.
 func (a *Agent) Stats() Stats {
 	return Stats{Sessions: a.sessions.Load(), Requests: a.requests.Load(), Notifies: a.notifies.Load(),

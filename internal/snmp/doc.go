@@ -15,6 +15,8 @@
 //   - A lost master (snmpd restarted, socket gone) is retried with a bounded
 //     backoff until Close; nothing in the daemon notices.
 //   - OIDs are numeric throughout; the trees served are VRRPV3-MIB
-//     (1.3.6.1.2.1.207, enable_snmp_rfcv3) and VRRP-MIB (1.3.6.1.2.1.68,
-//     enable_snmp_rfcv2), filled as keepalived 2.2.7 fills them.
+//     (1.3.6.1.2.1.207, enable_snmp_rfcv3), VRRP-MIB (1.3.6.1.2.1.68,
+//     enable_snmp_rfcv2) and KEEPALIVED-MIB's global and VRRP branches
+//     (1.3.6.1.4.1.9586.100.5.1 and .2, enable_snmp_vrrp; kamib*.go), filled
+//     as keepalived 2.2.7 fills them.
 package snmp

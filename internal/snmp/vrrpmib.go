@@ -76,6 +76,8 @@ type View struct {
 	V2ChecksumErrors, V2VersionErrors uint64
 	RFCv2, RFCv3                      bool
 	TrapsEnabled                      bool
+	// KA is KEEPALIVED-MIB's content (enable_snmp_vrrp; kamib.go), nil off.
+	KA *KAView
 }
 
 // scalar is a scalar object's instance (.0).
@@ -133,6 +135,9 @@ func (v View) Tree() Tree {
 	}
 	if v.RFCv3 {
 		v.addV3(&b)
+	}
+	if v.KA != nil { // enterprises sorts after mib-2
+		v.KA.add(&b)
 	}
 	return b.Tree()
 }

@@ -79,6 +79,10 @@ type Diagnostic struct {
 	// Fallback: keepalived 2.2.7 accepts the line and replaces its value
 	// (govrrp does the same); an error only with LoadOptions.Strict.
 	Fallback bool
+	// MissingFile: an include that matches no file (or cannot be read),
+	// an error when include_check covers it; keepalived 2.2.7's -t then
+	// exits 6 rather than 5, even beside other errors.
+	MissingFile bool
 }
 
 // String formats the diagnostic as FILE:LINE:COL: severity: message.

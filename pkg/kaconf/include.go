@@ -114,7 +114,7 @@ func (p *pp) checkUnmatched(kw, pattern string, pos Pos, checks includeChecks, a
 		if hasWildcard(pattern) {
 			c = incWildcard
 		}
-		p.report(pos, sevIf(checks&c != 0), "%s %s: no file matches", kw, pattern)
+		p.reportMissing(pos, sevIf(checks&c != 0), "%s %s: no file matches", kw, pattern)
 		return
 	}
 	if len(alts) < 2 {
@@ -127,6 +127,6 @@ func (p *pp) checkUnmatched(kw, pattern string, pos Pos, checks includeChecks, a
 		}
 	}
 	if len(missing) > 0 {
-		p.report(pos, sevIf(checks&incBrace != 0), "%s %s: some alternatives match no file: %s", kw, pattern, strings.Join(missing, ", "))
+		p.reportMissing(pos, sevIf(checks&incBrace != 0), "%s %s: some alternatives match no file: %s", kw, pattern, strings.Join(missing, ", "))
 	}
 }

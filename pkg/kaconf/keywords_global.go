@@ -220,8 +220,8 @@ var globalTable = newTable("global_defs", globalSink, []kwG{
 			globalSink(g, raw(n))
 			checkSNMPSocket(c, n)
 		}},
-	gSNMP(gOther("enable_snmp_vrrp", "", 0, 0, "SNMP"), func(g *GlobalDefs, _ *Node) { g.SNMP.VRRP = true }),
-	gSNMP(gOther("enable_snmp_keepalived", "", 0, 0, "SNMP (deprecated name)"), func(g *GlobalDefs, _ *Node) { g.SNMP.VRRP = true }),
+	gSNMP(gOther("enable_snmp_vrrp", "", 0, 0, "KEEPALIVED-MIB (global scalars and VRRP tables, vrrpInstanceStateChange / vrrpSyncGroupStateChange traps) over AgentX"), func(g *GlobalDefs, _ *Node) { g.SNMP.VRRP = true }).with(Supported),
+	gSNMP(gOther("enable_snmp_keepalived", "", 0, 0, "KEEPALIVED-MIB over AgentX (deprecated name of enable_snmp_vrrp)"), func(g *GlobalDefs, _ *Node) { g.SNMP.VRRP = true }).with(Supported),
 	gOther("enable_snmp_checker", "", 0, 0, "SNMP (LVS)").otherProcess(),
 	gSNMP(gOther("enable_snmp_rfc", "", 0, 0, "VRRP-MIB and VRRPV3-MIB over AgentX (as enable_snmp_rfcv2 + enable_snmp_rfcv3)"), func(g *GlobalDefs, _ *Node) { g.SNMP.RFCv2, g.SNMP.RFCv3 = true, true }).with(Supported),
 	gSNMP(gOther("enable_snmp_rfcv2", "", 0, 0, "VRRP-MIB (RFC 2787) over AgentX, every VRRPv2 instance a row"), func(g *GlobalDefs, _ *Node) { g.SNMP.RFCv2 = true }).with(Supported),

@@ -65,7 +65,7 @@ func TestSupportedKeywords(t *testing.T) {
 		// VMACs of VIPs (daemon/vmac_addr.go)
 		"global_defs.vmac_addr_prefix", "vrrp_instance.use_vmac_addr",
 		// SNMP: VRRPV3-MIB and VRRP-MIB over AgentX (internal/snmp, daemon/snmp.go)
-		"global_defs.enable_snmp_rfc", "global_defs.enable_snmp_rfcv2", "global_defs.enable_snmp_rfcv3", "global_defs.enable_traps", "global_defs.snmp_socket",
+		"global_defs.enable_snmp_rfc", "global_defs.enable_snmp_vrrp", "global_defs.enable_snmp_keepalived", "global_defs.enable_snmp_rfcv2", "global_defs.enable_snmp_rfcv3", "global_defs.enable_traps", "global_defs.snmp_socket",
 		// keepalived's D-Bus interface (internal/dbusapi, daemon/dbus.go)
 		"global_defs.dbus_service_name", "global_defs.enable_dbus",
 	}

@@ -143,6 +143,14 @@ func (p *pp) report(pos Pos, sev Severity, format string, args ...any) {
 	p.diags = append(p.diags, Diagnostic{Pos: pos, Severity: sev, Msg: fmt.Sprintf(format, args...)})
 }
 
+// reportMissing is report for an include that names no file it can read.
+func (p *pp) reportMissing(pos Pos, sev Severity, format string, args ...any) {
+	p.report(pos, sev, format, args...)
+	if n := len(p.diags); n > 0 && p.diags[n-1].Pos == pos {
+		p.diags[n-1].MissingFile = true
+	}
+}
+
 func (p *pp) fail(pos Pos, format string, args ...any) {
 	p.report(pos, SevError, format, args...)
 }
@@ -748,7 +756,7 @@ func (p *pp) readFile(name string, from Pos, strict bool) {
 	}
 	data, err := p.o.ReadFile(name)
 	if err != nil {
-		p.report(from, sevIf(strict), "include: cannot read %s: %v", name, err)
+		p.reportMissing(from, sevIf(strict), "include: cannot read %s: %v", name, err)
 		return
 	}
 	p.runFile(name, data)
