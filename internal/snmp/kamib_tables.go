@@ -149,92 +149,53 @@ func (v *KAView) addTracked(b *Builder) {
 // snmpwalk): the parameters "" when none; QuorumMax -1 when unset; the
 // delays in microseconds.
 func (v *KAView) addProcesses(b *Builder) {
-	e := KAVRRP.Append(21, 1)
-	for c := uint32(2); c <= 14; c++ {
-		for i, p := range v.Processes {
-			ix := []uint32{uint32(i + 1)}
-			var val Value
-			switch c {
-			case 2:
-				val = String(p.Name)
-			case 3:
-				val = String(p.Path)
-			case 4:
-				val = String(p.Params)
-			case 5:
-				val = Integer(int64(p.ParamMatch))
-			case 6:
-				val = Integer(int64(p.Weight))
-			case 7:
-				val = truth(p.Reverse)
-			case 8:
-				val = Gauge32(p.Quorum)
-			case 9:
-				val = Integer(int64(p.QuorumMax))
-			case 10:
-				val = Gauge32(uint32(p.ForkDelay / time.Microsecond))
-			case 11:
-				val = Gauge32(uint32(p.TerminateDelay / time.Microsecond))
-			case 12:
-				val = truth(p.FullCommand)
-			case 13:
-				val = Integer(int64(p.Running))
-			case 14:
-				val = truth(p.OK)
-			}
-			b.Add(e.Append(c), ix, val)
-		}
-	}
+	addRows(b, KAVRRP.Append(21, 1), v.Processes,
+		func(p *KAProcess) Value { return String(p.Name) },
+		func(p *KAProcess) Value { return String(p.Path) },
+		func(p *KAProcess) Value { return String(p.Params) },
+		func(p *KAProcess) Value { return Integer(int64(p.ParamMatch)) },
+		func(p *KAProcess) Value { return Integer(int64(p.Weight)) },
+		func(p *KAProcess) Value { return truth(p.Reverse) },
+		func(p *KAProcess) Value { return Gauge32(p.Quorum) },
+		func(p *KAProcess) Value { return Integer(int64(p.QuorumMax)) },
+		func(p *KAProcess) Value { return Gauge32(uint32(p.ForkDelay / time.Microsecond)) },
+		func(p *KAProcess) Value { return Gauge32(uint32(p.TerminateDelay / time.Microsecond)) },
+		func(p *KAProcess) Value { return truth(p.FullCommand) },
+		func(p *KAProcess) Value { return Integer(int64(p.Running)) },
+		func(p *KAProcess) Value { return truth(p.OK) },
+	)
 }
 
 func (v *KAView) addScripts(b *Builder) {
-	e := KAVRRP.Append(9, 1)
-	for c := uint32(2); c <= 9; c++ {
-		for i, s := range v.Scripts {
-			ix := []uint32{uint32(i + 1)}
-			var val Value
-			switch c {
-			case 2:
-				val = String(s.Name)
-			case 3:
-				val = String(s.Command)
-			case 4:
-				val = Integer(int64(s.Interval))
-			case 5:
-				val = Integer(int64(s.Weight))
-			case 6:
-				val = Integer(int64(s.Result))
-			case 7:
-				val = Gauge32(s.Rise)
-			case 8:
-				val = Gauge32(s.Fall)
-			case 9:
-				val = truth(s.Reverse)
-			}
-			b.Add(e.Append(c), ix, val)
-		}
-	}
+	addRows(b, KAVRRP.Append(9, 1), v.Scripts,
+		func(s *KAScript) Value { return String(s.Name) },
+		func(s *KAScript) Value { return String(s.Command) },
+		func(s *KAScript) Value { return Integer(int64(s.Interval)) },
+		func(s *KAScript) Value { return Integer(int64(s.Weight)) },
+		func(s *KAScript) Value { return Integer(int64(s.Result)) },
+		func(s *KAScript) Value { return Gauge32(s.Rise) },
+		func(s *KAScript) Value { return Gauge32(s.Fall) },
+		func(s *KAScript) Value { return truth(s.Reverse) },
+	)
 }
 
 func (v *KAView) addFiles(b *Builder) {
-	e := KAVRRP.Append(13, 1)
-	for c := uint32(2); c <= 6; c++ {
-		for i, f := range v.Files {
-			ix := []uint32{uint32(i + 1)}
-			var val Value
-			switch c {
-			case 2:
-				val = String(f.Name)
-			case 3:
-				val = String(f.Path)
-			case 4:
-				val = Integer(int64(f.Value))
-			case 5:
-				val = Integer(int64(f.Weight))
-			case 6:
-				val = truth(f.Reverse)
-			}
-			b.Add(e.Append(c), ix, val)
+	addRows(b, KAVRRP.Append(13, 1), v.Files,
+		func(f *KAFile) Value { return String(f.Name) },
+		func(f *KAFile) Value { return String(f.Path) },
+		func(f *KAFile) Value { return Integer(int64(f.Value)) },
+		func(f *KAFile) Value { return Integer(int64(f.Weight)) },
+		func(f *KAFile) Value { return truth(f.Reverse) },
+	)
+}
+
+// addRows adds a table indexed 1..len(rows) whose columns 2, 3, ... are
+// cols, each present in every row (the tree sorts what is added).
+func addRows[T any](b *Builder, entry OID, rows []T, cols ...func(*T) Value) {
+	for i := range rows {
+		ix := []uint32{uint32(i + 1)}
+		for c, col := range cols {
+			b.Add(entry.Append(uint32(c+2)), ix, col(&rows[i]))
 		}
 	}
 }
