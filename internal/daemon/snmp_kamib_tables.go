@@ -1,9 +1,7 @@
 package daemon
 
 import (
-	"cmp"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,29 +55,16 @@ func fileWeight(cfg *kaconf.Config) func(string) (int, bool) {
 	}
 }
 
-// byPos orders definitions as the file does (by file, then line and column).
-func byPos[T any](m map[string]*T, pos func(*T) kaconf.Pos) []*T {
-	out := make([]*T, 0, len(m))
-	for _, v := range m {
-		out = append(out, v)
-	}
-	slices.SortFunc(out, func(a, b *T) int {
-		pa, pb := pos(a), pos(b)
-		return cmp.Or(strings.Compare(pa.File, pb.File), cmp.Compare(pa.Line, pb.Line), cmp.Compare(pa.Col, pb.Col))
-	})
-	return out
-}
-
 // kaDefs fills vrrpScriptTable's and vrrpFileTable's static columns.
 func kaDefs(ks *kaStatic, cfg *kaconf.Config) {
-	for _, s := range byPos(cfg.Scripts, func(s *kaconf.Script) kaconf.Pos { return s.Pos }) {
+	for _, s := range kaconf.InFileOrder(cfg.Scripts, func(s *kaconf.Script) kaconf.Pos { return s.Pos }) {
 		ks.scripts = append(ks.scripts, snmp.KAScript{Name: s.Name, Command: kaScript(s.Script), Interval: int(s.Interval / time.Second),
 			Weight: s.Weight, Rise: uint32(s.Rise), Fall: uint32(s.Fall), Reverse: s.Reverse, Result: 1})
 	}
-	for _, p := range byPos(cfg.TrackProcesses, func(p *kaconf.TrackProcess) kaconf.Pos { return p.Pos }) {
+	for _, p := range kaconf.InFileOrder(cfg.TrackProcesses, func(p *kaconf.TrackProcess) kaconf.Pos { return p.Pos }) {
 		ks.procs = append(ks.procs, kaProcess(p))
 	}
-	for _, f := range byPos(cfg.TrackFiles, func(f *kaconf.TrackFile) kaconf.Pos { return f.Pos }) {
+	for _, f := range kaconf.InFileOrder(cfg.TrackFiles, func(f *kaconf.TrackFile) kaconf.Pos { return f.Pos }) {
 		ks.files = append(ks.files, snmp.KAFile{Name: f.Name, Path: f.File, Weight: f.Weight, Reverse: f.Reverse})
 	}
 }

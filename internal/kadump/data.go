@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -410,25 +409,12 @@ type trackedObj[T any] struct {
 // vrrp_script).
 func tracked[T any](vs []view, m map[string]*T, key func(*T) (string, kaconf.Pos), refs func(*kaconf.Instance) []kaconf.TrackRef) []trackedObj[T] {
 	var out []trackedObj[T]
-	for _, x := range byPos(m, func(x *T) kaconf.Pos { _, pos := key(x); return pos }) {
+	for _, x := range kaconf.InFileOrder(m, func(x *T) kaconf.Pos { _, pos := key(x); return pos }) {
 		name, _ := key(x)
 		if users := trackers(vs, name, refs); len(users) > 0 {
 			out = append(out, trackedObj[T]{x, users})
 		}
 	}
-	return out
-}
-
-// byPos orders named configuration objects as the file does.
-func byPos[T any](m map[string]*T, pos func(*T) kaconf.Pos) []*T {
-	out := make([]*T, 0, len(m))
-	for _, x := range m {
-		out = append(out, x)
-	}
-	slices.SortFunc(out, func(a, b *T) int {
-		pa, pb := pos(a), pos(b)
-		return cmp.Or(cmp.Compare(pa.File, pb.File), cmp.Compare(pa.Line, pb.Line), cmp.Compare(pa.Col, pb.Col))
-	})
 	return out
 }
 

@@ -1,6 +1,7 @@
 package kaconf
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -194,4 +195,23 @@ func TestOtherProcessKeywordsIgnored(t *testing.T) {
 		}
 	}
 	t.Error("lvs_flush is not listed as Ignored")
+}
+
+// Definitions come back in the order the files define them: file name,
+// then line, then column (SNMP's table numbering and the keepalived dumps
+// rely on it).
+func TestInFileOrder(t *testing.T) {
+	m := map[string]*Script{
+		"c": {Name: "c", Pos: Pos{File: "b.conf", Line: 1, Col: 1}},
+		"a": {Name: "a", Pos: Pos{File: "a.conf", Line: 9, Col: 1}},
+		"b": {Name: "b", Pos: Pos{File: "a.conf", Line: 9, Col: 5}},
+		"d": {Name: "d", Pos: Pos{File: "a.conf", Line: 2, Col: 7}},
+	}
+	var got []string
+	for _, s := range InFileOrder(m, func(s *Script) Pos { return s.Pos }) {
+		got = append(got, s.Name)
+	}
+	if want := []string{"d", "a", "b", "c"}; !slices.Equal(got, want) {
+		t.Errorf("order %v, want %v", got, want)
+	}
 }
