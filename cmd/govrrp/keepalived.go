@@ -51,7 +51,7 @@ func newKeepalivedFlagSet(f *keepalivedFlags, stderr io.Writer) *pflag.FlagSet {
 	fs.StringVarP(&f.useFile, "use-file", "f", daemon.DefaultConfig, "use the specified configuration file")
 	fs.BoolVarP(&f.vrrpOnly, "vrrp", "P", false, "only run the VRRP subsystem (LVS/checker blocks are skipped)")
 	fs.BoolVarP(&f.checkOnly, "check", "C", false, "only run health checkers (not provided by govrrp)")
-	fs.BoolVarP(&f.noBFD, "no_bfd", "B", false, "don't run BFD (govrrp has none)")
+	fs.BoolVarP(&f.noBFD, "no_bfd", "B", false, "don't run the bfd_instance sessions (every track_bfd stays down)")
 	fs.BoolVarP(&f.logConsole, "log-console", "l", false, "log messages to the console (govrrp always logs to stderr)")
 	fs.BoolVarP(&f.logDetail, "log-detail", "D", false, "detailed log messages")
 	fs.StringVarP(&f.logFacility, "log-facility", "S", "", "syslog facility (accepted; govrrp logs to stderr/journal)")
@@ -139,7 +139,7 @@ func keepalivedMain(args []string, stdout, stderr io.Writer) error {
 		return daemonize(args)
 	}
 	rf := runFlags{config: f.useFile, socket: daemon.DefaultSocket, pidFile: f.pidFile, vrrpOnly: f.vrrpOnly,
-		configID: f.configID, debug: f.logDetail, extraPidFiles: []string{f.vrrpPid}, allowUnimplemented: f.allowUnimplemented}
+		configID: f.configID, debug: f.logDetail, extraPidFiles: []string{f.vrrpPid}, allowUnimplemented: f.allowUnimplemented, noBFD: f.noBFD}
 	return runDaemon(context.Background(), rf)
 }
 

@@ -34,6 +34,8 @@ type runFlags struct {
 	// releaseVIPs is --release-vips; keepalived mode leaves it "" (the
 	// default, after-takeover).
 	releaseVIPs string
+	// noBFD is keepalived mode's -B: no bfd_instance session runs.
+	noBFD bool
 }
 
 func newRunCmd() *cobra.Command {
@@ -109,6 +111,7 @@ func runDaemon(ctx context.Context, f runFlags) error {
 		PidFile:       f.pidFile,
 		ExtraPidFiles: f.extraPidFiles,
 		VRRPOnly:      f.vrrpOnly,
+		NoBFD:         f.noBFD,
 		ConfigID:      f.configID,
 		Logger:        log,
 

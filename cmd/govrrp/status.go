@@ -189,6 +189,7 @@ func printStatus(w io.Writer, st *control.Status) {
 	tw.Flush()
 	printSyncGroups(w, st)
 	printTracks(w, st)
+	printBFD(w, st) // status_bfd.go
 	printAuth(w, st)
 	printMail(w, st)
 }

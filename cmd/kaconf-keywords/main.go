@@ -75,7 +75,7 @@ Generated from the keyword registry of ` + "`pkg/kaconf`" + `; do not edit by ha
 - **Ignored**: a setting of keepalived's checker (LVS) or BFD process, which govrrp does not replace, or a keyword
   keepalived 2.2.7 itself does not know in that place: checked, reported, and ignored, as keepalived's VRRP
   process does.
-- **Rejected**: recognised and refused by name (LVS/checker/BFD blocks are skipped with ` + "`--vrrp`" + ` / ` + "`-P`" + `).
+- **Rejected**: recognised and refused by name (LVS/checker blocks are skipped with ` + "`--vrrp`" + ` / ` + "`-P`" + `).
 
 Unknown keywords are warnings with a "did you mean" suggestion.
 

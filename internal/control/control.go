@@ -27,6 +27,31 @@ type Status struct {
 	// Mail counts smtp_alert mails since start; absent when no mail is
 	// configured and none was ever queued.
 	Mail *Mail `json:"smtp_alerts,omitempty"`
+	// BFD lists the bfd_instance sessions, by name; absent without any.
+	BFD []BFDSession `json:"bfd,omitempty"`
+}
+
+// BFDSession is one bfd_instance's RFC 5880 session. Intervals are in
+// microseconds, as keepalived's BFD dump shows them; TxInterval and
+// DetectTime are the negotiated ones (0 before the peer is heard).
+type BFDSession struct {
+	Name       string            `json:"name"`
+	Neighbor   string            `json:"neighbor"`
+	Source     string            `json:"source,omitempty"`
+	State      string            `json:"state"` // AdminDown, Down, Init, Up
+	Since      time.Time         `json:"since"`
+	LastDiag   string            `json:"last_diag,omitempty"`
+	MinRxUs    int64             `json:"min_rx_us"`
+	MinTxUs    int64             `json:"min_tx_us"`
+	IdleTxUs   int64             `json:"idle_tx_us"`
+	Multiplier uint8             `json:"multiplier"`
+	TxUs       int64             `json:"tx_interval_us"`
+	DetectUs   int64             `json:"detect_time_us"`
+	LocalDisc  uint32            `json:"local_discriminator"`
+	RemoteDisc uint32            `json:"remote_discriminator"`
+	RxPackets  uint64            `json:"rx_packets"`
+	TxPackets  uint64            `json:"tx_packets"`
+	Dropped    map[string]uint64 `json:"dropped,omitempty"`
 }
 
 // Mail is the smtp_alert sender's counters since start (the values of

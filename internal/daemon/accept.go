@@ -44,6 +44,8 @@ type acceptState struct {
 	// dropped, held or not, because a killed run may have left them on
 	// until the instance's start removes them (removeStaleVIPs).
 	cover bool
+	// missing: warnings about link-local drops left out (accept_missing.go).
+	missing acceptMissing
 }
 
 // useSystemFirewall makes the daemon act through the nft command.
@@ -99,7 +101,7 @@ func (d *Daemon) acceptApplied(startup bool) error {
 	st.cover, st.failed = true, true // failed: install even if "unchanged"
 	d.acceptSync()
 	// Queued now, served once apply has returned to the loop.
-	d.post(loopEvent{instancesStarted: true})
+	d.postSelf(loopEvent{instancesStarted: true}) // on the loop: never blocks (loop.go)
 	return nil
 }
 
@@ -161,6 +163,7 @@ func (d *Daemon) acceptSync() {
 		st.failed = false
 		return
 	}
+	d.acceptWarnMissing(cfg, drops) // accept_missing.go
 	start := time.Now()
 	if err := st.fw.Replace(d.ctx, cfg, drops); err != nil {
 		// Logged, not fatal: the VIPs stay usable for routing; the next

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"net/netip"
+	"time"
 
 	"github.com/govrrp/govrrp/internal/transport"
 	"github.com/govrrp/govrrp/pkg/vrrp"
@@ -25,6 +26,7 @@ type advertBatch struct {
 	idx    []int               // items[idx[i]] is msgs[i]
 	conns  []transport.Conn    // distinct sockets of the batch
 	writes uint64              // WriteBatch calls (tests)
+	due    time.Time           // the tick's due time (senders measure lateness from it)
 }
 
 type batchItem struct {
@@ -36,7 +38,7 @@ type batchItem struct {
 	ttl      int
 }
 
-func (b *advertBatch) begin() { b.active = true }
+func (b *advertBatch) begin(due time.Time) { b.active, b.due = true, due }
 
 // queueAdvert encodes in's advert for every destination into the batch and
 // reports whether it did; false leaves the advert to sendAdvert's own path.

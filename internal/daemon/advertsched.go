@@ -226,10 +226,10 @@ func (d *Daemon) onAdvertTick(s *advertSched) {
 		return // emptied and forgotten since it fired
 	}
 	d.adverts.ticks++
-	now := time.Now()
+	now, dueAt := time.Now(), s.armedAt
 	s.armedAt = time.Time{} // spent
 	due := s.takeDue(now, d.adverts.due[:0])
-	d.adverts.batch.begin()
+	d.adverts.batch.begin(dueAt)
 	for _, in := range due {
 		t := &in.timers[fsm.TimerAdvert]
 		// Another instance's actions (a sync group) may have stopped or

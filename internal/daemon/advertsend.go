@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"net/netip"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/govrrp/govrrp/internal/transport"
 )
@@ -37,12 +39,17 @@ import (
 type sockSender struct {
 	jobs chan *sendJob // capacity 1; closed by stopSender
 	free chan *sendJob // the two job buffers between uses
+	name string        // interface/family, for the lateness log
+	late lateness      // written by the sender (advertsend_late.go)
+	log  *slog.Logger
+	once sync.Once // the lateness is logged once: by stopSender, or when the daemon's context ends
 }
 
 // sendJob is one socket's batch of one tick, owned by the sender while in
 // flight.
 type sendJob struct {
 	res   transport.Reservation
+	due   time.Time // the schedule's due time of the batch (lateness)
 	arena []byte
 	msgs  []transport.Message
 	by    []sentBy // by[i] sent msgs[i]
@@ -57,10 +64,10 @@ type sentBy struct {
 // handOff reserves c, copies the batch's messages for c into a free job
 // and gives it to c's sender.
 func (d *Daemon) handOff(b *advertBatch, c transport.Conn, r transport.BatchReserver) {
-	s := d.senderFor(c)
+	s := d.senderFor(c, b)
 	res := r.ReserveWrites() // waits only while c's previous batch is still being written
 	j := <-s.free            // never blocks: one job at most is in flight, and it released c first
-	j.res = res
+	j.res, j.due = res, b.due
 	j.msgs, j.by = j.msgs[:0], j.by[:0]
 	size := 0
 	for _, it := range b.items {
@@ -81,15 +88,16 @@ func (d *Daemon) handOff(b *advertBatch, c transport.Conn, r transport.BatchRese
 	s.jobs <- j // never blocks: the sender took the previous job before releasing c
 }
 
-// senderFor is c's sender, started on first use.
-func (d *Daemon) senderFor(c transport.Conn) *sockSender {
+// senderFor is c's sender, started on first use (named after b's first
+// advert for c).
+func (d *Daemon) senderFor(c transport.Conn, b *advertBatch) *sockSender {
 	if s := d.adverts.senders[c]; s != nil {
 		return s
 	}
 	if d.adverts.senders == nil {
 		d.adverts.senders = map[transport.Conn]*sockSender{}
 	}
-	s := &sockSender{jobs: make(chan *sendJob, 1), free: make(chan *sendJob, 2)}
+	s := &sockSender{jobs: make(chan *sendJob, 1), free: make(chan *sendJob, 2), name: batchSocketName(b, c), log: d.log}
 	s.free <- &sendJob{}
 	s.free <- &sendJob{}
 	d.adverts.senders[c] = s
@@ -100,12 +108,14 @@ func (d *Daemon) senderFor(c transport.Conn) *sockSender {
 // stopSender ends c's sender, if it has one, after what it was handed.
 func (d *Daemon) stopSender(c transport.Conn) {
 	if s := d.adverts.senders[c]; s != nil {
+		s.logLate() // on the loop: the process may exit before the sender's goroutine ends
 		close(s.jobs)
 		delete(d.adverts.senders, c)
 	}
 }
 
 func (s *sockSender) run(done <-chan struct{}, log *slog.Logger) {
+	defer s.logLate()
 	for {
 		select {
 		case j, ok := <-s.jobs:
@@ -146,6 +156,9 @@ func (s *sockSender) write(j *sendJob, log *slog.Logger) {
 			done++
 		}
 	}
+	if !j.due.IsZero() {
+		s.late.record(time.Since(j.due))
+	}
 	j.res.Release()
 	j.res = nil
 	clear(j.msgs)
@@ -156,3 +169,15 @@ func (s *sockSender) write(j *sendJob, log *slog.Logger) {
 func logNotSent(log *slog.Logger, name string, dst netip.Addr, err error) {
 	log.Warn("advert not sent", "instance", name, "to", dst, "err", err)
 }
+
+// batchSocketName names c by the first advert of b written on it.
+func batchSocketName(b *advertBatch, c transport.Conn) string {
+	for _, it := range b.items {
+		if it.conn == c {
+			return it.in.ifname + "/" + it.in.family.String()
+		}
+	}
+	return "?"
+}
+
+func (s *sockSender) logLate() { s.once.Do(func() { logLateness(s.log, s.name, &s.late) }) }

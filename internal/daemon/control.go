@@ -67,7 +67,7 @@ func reloadResult(out reloadOutcome) control.ReloadResult {
 
 func (p *statusProvider) Status() control.Status {
 	d := p.d
-	st := control.Status{Pid: os.Getpid(), Config: d.configPath, StartedAt: d.start, Mail: d.mailStatus()}
+	st := control.Status{Pid: os.Getpid(), Config: d.configPath, StartedAt: d.start, Mail: d.mailStatus(), BFD: d.bfdStatus()}
 	view := d.view.Load()
 	if view == nil {
 		return st

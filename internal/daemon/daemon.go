@@ -62,7 +62,11 @@ type Options struct {
 	// ReleaseVIPs is when a stopped master removes its VIPs (release.go);
 	// "" is ReleaseAfterTakeover.
 	ReleaseVIPs ReleasePolicy
-	Logger      *slog.Logger
+	// NoBFD is keepalived -B: no bfd_instance session runs, so every
+	// track_bfd stays down, as keepalived's VRRP process without its BFD
+	// process (bfd.go).
+	NoBFD  bool
+	Logger *slog.Logger
 }
 
 // addrOps is what the daemon needs from internal/vip; a seam for tests.
@@ -94,7 +98,8 @@ type Daemon struct {
 	vmacs    vmacOps // use_vmac links (vmac.go)
 
 	events     chan loopEvent
-	rx         *rxQueue // accepted adverts, served after events (rxqueue.go)
+	selfq      []loopEvent // the loop's posts to itself, served first (loop.go)
+	rx         *rxQueue    // accepted adverts, served after events (rxqueue.go)
 	ctx        context.Context
 	cancel     context.CancelFunc
 	start      time.Time
@@ -134,6 +139,7 @@ type Daemon struct {
 	igmp        localIGMP       // disable_local_igmp (igmp.go)
 	saved       saveState       // config_save_dir (configsave.go)
 	sched       reloadSched     // reload_time_file (reloadsched.go)
+	bfd         bfdState        // bfd_instance sessions for track_bfd (bfd.go)
 
 	proc *procsched.Manager // process knobs, nil in tests (procsched.go)
 }
@@ -207,6 +213,9 @@ func Run(ctx context.Context, o Options) error {
 	applyNetlinkBufs(cfg)    // vrrp_netlink_*_rcv_bufs (netlinkbufs.go)
 	dp := productionDeps()
 	dp.addrs = vipManager(o) // leased unless --no-vip-lease
+	if o.NoBFD {
+		dp.bfd = nil // keepalived -B (bfd.go)
+	}
 	d := newDaemon(cfg, o, dp)
 	if err := d.startProcess(); err != nil { // vrrp_rt_priority & co. (procsched.go)
 		return err
@@ -287,12 +296,13 @@ type deps struct {
 	trackers trackerFactory  // nil: no tracking (tests without trackers)
 	notifier notifierFactory // nil: no notifications
 	vmacs    vmacOps         // nil: use_vmac refused at start
+	bfd      bfdFactory      // nil: no BFD sessions (track_bfd stays Down)
 }
 
 func productionDeps() deps {
 	return deps{listen: transport.Listen, addrs: vip.NewManager(nil), announce: vip.NewPacer(vip.NewAnnouncer(), nil),
 		lookup:   addrLookup{primary: transport.PrimaryAddr, interfaceOf: transport.InterfaceOf},
-		trackers: systemTrackers, notifier: systemNotifier, vmacs: vip.NewVMACs(nil)}
+		trackers: systemTrackers, notifier: systemNotifier, vmacs: vip.NewVMACs(nil), bfd: systemBFD}
 }
 
 // newDaemon wires a daemon for cfg; o.Logger must be set.
@@ -305,7 +315,7 @@ func newDaemon(cfg *kaconf.Config, o Options, dp deps) *Daemon {
 		announce:    dp.announce,
 		lookup:      dp.lookup,
 		vmacs:       dp.vmacs,
-		events:      make(chan loopEvent, eventQueueLen),
+		events:      make(chan loopEvent, eventQueueCap(len(cfg.Instances))), // loop.go
 		rx:          newRxQueue(),
 		start:       time.Now(),
 		configPath:  o.ConfigPath,
@@ -316,6 +326,7 @@ func newDaemon(cfg *kaconf.Config, o Options, dp deps) *Daemon {
 		notify:      noNotify{},
 		newTrackers: dp.trackers,
 		newNotifier: dp.notifier,
+		bfd:         bfdState{newEngine: dp.bfd},
 	}
 }
 

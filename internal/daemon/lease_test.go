@@ -290,7 +290,8 @@ func TestLeaseRenewedWhileReleasing(t *testing.T) {
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
 		a.cancel()
-		time.Sleep(2 * lease.Lifetime)
+		// Longer than the lease, shorter than the master-down interval.
+		time.Sleep(lease.Lifetime + 2*lease.Refresh)
 		synctest.Wait()
 		if _, lapsed := la.counts(); lapsed != 0 || !la.holds("192.0.2.100/24") {
 			t.Errorf("stopped master waiting for a successor: VIP held %v, %d lapses; want held, none", la.holds("192.0.2.100/24"), lapsed)
@@ -356,7 +357,8 @@ func TestLeaseRenewedForInstanceRemovedByReload(t *testing.T) {
 		if out := reloadNode(t, a, vi1); out.err != nil {
 			t.Fatal(out.err)
 		}
-		time.Sleep(2 * la.Lease().Lifetime)
+		// Longer than the lease, shorter than the master-down interval.
+		time.Sleep(la.Lease().Lifetime + 2*la.Lease().Refresh)
 		synctest.Wait()
 		if _, lapsed := la.counts(); lapsed != 0 || !la.holds("192.0.2.102/24") {
 			t.Errorf("removed instance waiting for a successor: VIP held %v, %d lapses; want held, none", la.holds("192.0.2.102/24"), lapsed)

@@ -49,6 +49,7 @@ func (d *Daemon) run(ctx context.Context, o Options, sig signals) error {
 	defer func() { d.runLifecycleScript(d.cfg, "shutdown_script") }()
 	defer d.closeMail() // mail.go
 	defer d.snmpClose() // snmp.go
+	defer d.bfdClose()  // after the instances stopped: peers hear AdminDown (bfd.go)
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	defer d.cancel()
 
@@ -91,7 +92,12 @@ func (d *Daemon) run(ctx context.Context, o Options, sig signals) error {
 		if d.rx.waiting() > 0 {
 			adverts = alwaysReady // a backlog left: serve its next chunk
 		}
+		var self chan struct{}
+		if len(d.selfq) > 0 {
+			self = alwaysReady // posted by what was just served: serve next round
+		}
 		select {
+		case <-self:
 		case <-ctx.Done():
 			d.shutdown(watchdog)
 			return nil
@@ -112,7 +118,7 @@ func (d *Daemon) run(ctx context.Context, o Options, sig signals) error {
 
 // idle reports whether nothing waits for the loop.
 func (d *Daemon) idle() bool {
-	return len(d.events) == 0 && d.rx.waiting() == 0 && d.rx.queued() == 0
+	return len(d.events) == 0 && len(d.selfq) == 0 && d.rx.waiting() == 0 && d.rx.queued() == 0
 }
 
 // eventBurst bounds how many queued events the loop serves before it looks
@@ -123,9 +129,11 @@ const eventBurst = 256
 // alwaysReady is a closed channel: a select case that is always ready.
 var alwaysReady = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-// serveEvents serves up to max events already queued, without waiting.
+// serveEvents serves up to max events already queued, without waiting,
+// each after the loop's own posts so far (postSelf).
 func (d *Daemon) serveEvents(max int) {
 	for range max {
+		d.serveSelf()
 		select {
 		case e := <-d.events:
 			d.serveEvent(e)
@@ -206,7 +214,7 @@ func (d *Daemon) detachAll() {
 // decode buffer is the closure's own, so the valid path allocates nothing.
 func (d *Daemon) receiver(in *instance) transport.Handler {
 	var adv vrrp.Advert
-	adv.Addrs = make([]netip.Addr, 0, 32)
+	adv.Addrs = make([]netip.Addr, 0, decodeAddrsCap(in))
 	drops := &dropLogger{log: d.log, attrs: []any{"instance", in.name, "vrid", in.cfg.VRID}}
 	var gaps gapWatch // the advert-gap histogram's last advert (metrics.go)
 	return func(payload []byte, m transport.Meta) {
@@ -273,8 +281,9 @@ func (d *Daemon) unknownReceiver(sock *socketStats) transport.Handler {
 	}
 }
 
-// post queues work for the loop; it waits rather than drop, because timer
-// expiries must not be lost.
+// post queues work for the loop from another goroutine; it waits rather
+// than drop, because timer expiries must not be lost. Never from the loop
+// itself: with the channel full nothing would drain it (postSelf).
 func (d *Daemon) post(e loopEvent) {
 	select {
 	case d.events <- e:
@@ -309,4 +318,70 @@ func (d *Daemon) shutdown(watchdog <-chan time.Time) {
 		d.log.Warn("notify scripts still running at exit", "err", err)
 	}
 	d.log.Info("stopped")
+}
+
+// The loop's event channel (issue 11: its 4,096 slots of ~190 B were the
+// largest single item of the live heap at 255 instances).
+//
+// Invariants:
+//   - Other goroutines post with post, which blocks while the channel is
+//     full: nothing is lost, a timer's goroutine waits until served.
+//   - The loop posts to itself only with postSelf, which appends to a
+//     loop-local queue and never blocks, so a full channel cannot deadlock
+//     the loop. The queue is served before the channel's next event
+//     (serveEvents): a self-post is served right after the event that
+//     posted it. Only what apply and event handling post lands there, so
+//     it stays a few entries.
+//   - The channel is sized at start-up from the configuration (see
+//     eventQueueCap). A reload that adds instances keeps the capacity:
+//     beyond it posting goroutines wait their turn, which costs them a
+//     parked goroutine, not an event.
+
+// eventQueueMin and eventQueueExtra bound the channel for small
+// configurations and leave room for the inputs that are not per instance
+// (socket schedules, track results, lease, control, D-Bus, reload).
+const (
+	eventQueueMin   = 256
+	eventQueueExtra = 64
+)
+
+// eventQueueCap is the event channel's capacity for n instances: one slot
+// per instance (in steady state each has at most one expiry outstanding:
+// its advert timer as master, its master-down timer as backup, and the
+// shared schedules post one tick per socket) plus eventQueueExtra, between
+// eventQueueMin and eventQueueLen.
+func eventQueueCap(n int) int {
+	return min(max(n+eventQueueExtra, eventQueueMin), eventQueueLen)
+}
+
+// postSelf queues work the loop posts to itself (loop only); it never
+// blocks.
+func (d *Daemon) postSelf(e loopEvent) {
+	d.selfq = append(d.selfq, e)
+}
+
+// serveSelf serves what the loop posted to itself, in order, including
+// what those events post in turn, up to eventBurst of them (a chain of
+// self-posts cannot starve the channel).
+func (d *Daemon) serveSelf() {
+	i := 0
+	for ; i < len(d.selfq) && i < eventBurst; i++ {
+		e := d.selfq[i]
+		d.selfq[i] = loopEvent{} // drop the references
+		d.serveEvent(e)
+	}
+	if i == 0 {
+		return
+	}
+	rest := copy(d.selfq, d.selfq[i:])
+	clear(d.selfq[rest:])
+	d.selfq = d.selfq[:rest]
+}
+
+// decodeAddrsCap sizes a receiver's decode buffer to the addresses the
+// instance's own adverts carry (its peers send the same list): was 32 for
+// every instance, 0.85 MB of the live heap at 1,020 instances. A peer that
+// sends more grows it once (vrrp.Decode appends), then it is reused.
+func decodeAddrsCap(in *instance) int {
+	return max(len(in.advert.Addrs), 1)
 }

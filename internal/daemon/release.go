@@ -136,6 +136,7 @@ func (d *Daemon) awaitReleases(by time.Time, watchdog <-chan time.Time) {
 				continue
 			}
 			d.serveEvent(e)
+			d.serveSelf() // what serving it posted to the loop (loop.go)
 		case <-d.rx.ready: // the successor's adverts (rxqueue.go)
 			d.drainAdverts()
 		case <-watchdog:

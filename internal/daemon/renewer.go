@@ -9,8 +9,9 @@ import (
 	"github.com/govrrp/govrrp/internal/vip"
 )
 
-// The VIP lease's netlink work (one address dump per interface, one
-// RTM_NEWADDR per VIP, every 250 ms) runs on the renewer, a goroutine with
+// The VIP lease's netlink work (one address dump per interface every 250
+// ms, one RTM_NEWADDR per VIP once a second: vip.Lease.Renew, a quarter of
+// them per pass) runs on the renewer, a goroutine with
 // a netlink socket of its own, so that it never delays an advert: at 255
 // VIPs on a loaded machine a renewal pass on the loop outlasted a 10 ms
 // instance's Master_Down_Interval and the backups took over.

@@ -37,22 +37,29 @@ func kaGroupFiles(refs []kaconf.TrackRef, cfg *kaconf.Config) []snmp.KATrack {
 	return out
 }
 
-func scriptWeight(cfg *kaconf.Config) func(string) (int, bool) {
+// ownWeight looks a tracked object up by name in one of kaconf's
+// definition maps and gives its own weight and reverse flag (0, false for
+// a name not defined). kaconf's three definition types share no method, so
+// each caller says where its fields are.
+func ownWeight[T any](defs map[string]*T, of func(*T) (int, bool)) func(string) (int, bool) {
 	return func(n string) (int, bool) {
-		if s := cfg.Scripts[n]; s != nil {
-			return s.Weight, s.Reverse
+		if d := defs[n]; d != nil {
+			return of(d)
 		}
 		return 0, false
 	}
 }
 
+func scriptWeight(cfg *kaconf.Config) func(string) (int, bool) {
+	return ownWeight(cfg.Scripts, func(s *kaconf.Script) (int, bool) { return s.Weight, s.Reverse })
+}
+
 func fileWeight(cfg *kaconf.Config) func(string) (int, bool) {
-	return func(n string) (int, bool) {
-		if f := cfg.TrackFiles[n]; f != nil {
-			return f.Weight, f.Reverse
-		}
-		return 0, false
-	}
+	return ownWeight(cfg.TrackFiles, func(f *kaconf.TrackFile) (int, bool) { return f.Weight, f.Reverse })
+}
+
+func processWeight(cfg *kaconf.Config) func(string) (int, bool) {
+	return ownWeight(cfg.TrackProcesses, func(p *kaconf.TrackProcess) (int, bool) { return p.Weight, p.Reverse })
 }
 
 // kaDefs fills vrrpScriptTable's and vrrpFileTable's static columns.
@@ -79,15 +86,6 @@ func kaProcess(p *kaconf.TrackProcess) snmp.KAProcess {
 		x.ParamMatch = map[string]int{"": 1, "partial": 2, "initial": 3}[p.ParamMatch]
 	}
 	return x
-}
-
-func processWeight(cfg *kaconf.Config) func(string) (int, bool) {
-	return func(n string) (int, bool) {
-		if p := cfg.TrackProcesses[n]; p != nil {
-			return p.Weight, p.Reverse
-		}
-		return 0, false
-	}
 }
 
 // kaRouteType is RouteType for a route's type word.

@@ -144,6 +144,7 @@ func (d *Daemon) syncTrackers(specs []trackerSpec) {
 			d.stopTracker(id)
 		}
 	}
+	d.syncBFD(d.cfg) // bfd_instance sessions, and the initial state of new track_bfd entries (bfd.go)
 }
 
 func (d *Daemon) startTracker(s trackerSpec) {

@@ -121,7 +121,7 @@ func stateWord(u trackUse, r track.Result) string {
 		return "unreadable"
 	case u.key.kind == track.KindFile:
 		return "value " + strconv.Itoa(r.Value)
-	case u.key.kind == track.KindInterface && !r.OK:
+	case (u.key.kind == track.KindInterface || u.key.kind == track.KindBFD) && !r.OK:
 		return "down"
 	case !r.OK:
 		return "failed"

@@ -20,7 +20,8 @@
 //     instance without nftables_ifindex).
 //   - Indexes are resolved by Table.Replace for every batch, so a batch
 //     after a link was re-created carries its new index; a link that does
-//     not exist is left out of the batch instead of failing it.
+//     not exist is left out of the batch instead of failing it; Unresolved
+//     lists such drops (the daemon warns about them by instance).
 //
 // The daemon calls it from its loop through an interface, so the daemon's
 // tests use a fake; this package is called from nowhere else.

@@ -161,16 +161,38 @@ func (t *Table) Delete(ctx context.Context) error {
 func (t *Table) resolve(drops []Drop) []Drop {
 	out := make([]Drop, 0, len(drops))
 	for _, d := range drops {
-		if byIndex(d) && d.Ifindex == 0 && t.lookup != nil {
-			i, err := t.lookup(d.Ifname)
-			if err != nil || i <= 0 {
-				continue
-			}
-			d.Ifindex = i
+		i, ok := t.index(d)
+		if !ok {
+			continue
 		}
+		d.Ifindex = i
 		out = append(out, d)
 	}
 	return out
+}
+
+// Unresolved lists the drops Replace would leave out now: link-local VIPs
+// matched by index whose interface does not exist. Their traffic is not
+// dropped until the interface is back; the caller says so (the daemon
+// warns, naming the instance).
+func (t *Table) Unresolved(drops []Drop) []Drop {
+	var out []Drop
+	for _, d := range drops {
+		if _, ok := t.index(d); !ok {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// index is the interface index d's batch element carries (d's own when it
+// is not looked up); false when its interface is missing.
+func (t *Table) index(d Drop) (int, bool) {
+	if !byIndex(d) || d.Ifindex != 0 || t.lookup == nil {
+		return d.Ifindex, true
+	}
+	i, err := t.lookup(d.Ifname)
+	return i, err == nil && i > 0
 }
 
 // byIndex: d is a link-local VIP whose interface is matched by index.

@@ -221,3 +221,45 @@ func TestTableResolvesIndexes(t *testing.T) {
 		t.Errorf("lookups (-want +got):\n%s", diff)
 	}
 }
+
+// TestTableUnresolved: Unresolved lists exactly the drops Replace leaves
+// out (by-index link-local VIPs whose interface is missing), so the daemon
+// can warn about each; a by-name drop, a drop with its index already set
+// and a global VIP are never missing.
+func TestTableUnresolved(t *testing.T) {
+	r := &recorder{}
+	tb, err := New(Config{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb.WithLookup(func(name string) (int, error) {
+		if name == "eth0" {
+			return 4, nil
+		}
+		return 0, errors.New("no such interface")
+	})
+	ds := append(drops("192.0.2.1", "2001:db8::1", "eth0%fe80::1", "gone%fe80::2", "gone%fe80::4"),
+		Drop{Addr: netip.MustParseAddr("fe80::3"), Ifname: "gone", ByName: true},
+		Drop{Addr: netip.MustParseAddr("fe80::5"), Ifname: "gone", Ifindex: 7})
+	var got []string
+	for _, d := range tb.Unresolved(ds) {
+		got = append(got, d.Ifname+"%"+d.Addr.String())
+	}
+	if diff := cmp.Diff([]string{"gone%fe80::2", "gone%fe80::4"}, got); diff != "" {
+		t.Errorf("unresolved (-want +got):\n%s", diff)
+	}
+	if err := tb.Replace(context.Background(), ds); err != nil {
+		t.Fatal(err)
+	}
+	for _, missing := range got {
+		if _, addr, _ := strings.Cut(missing, "%"); strings.Contains(r.scripts[0], addr+" ") {
+			t.Errorf("Replace installed %s, which Unresolved reported missing:\n%s", addr, r.scripts[0])
+		}
+	}
+	if !strings.Contains(r.scripts[0], "fe80::1 . 4") || !strings.Contains(r.scripts[0], "fe80::5 . 7") {
+		t.Errorf("Replace left out a resolvable drop:\n%s", r.scripts[0])
+	}
+	if tb.Unresolved(drops("192.0.2.1", "eth0%fe80::1")) != nil {
+		t.Error("Unresolved reports drops whose interface exists")
+	}
+}

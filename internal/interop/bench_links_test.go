@@ -100,8 +100,19 @@ func benchLinksCell(b *testing.B, im impl, perLink int, window time.Duration, re
 	res.add(row("settle"), unitS, im, settle.Seconds())
 	done := make(chan struct{})
 	go func() { defer close(done); logLinksCounters(b, im, perLink, window, a, bk) }()
+	master := a.proc // measureScale stops it (waitExit forgets the Proc)
 	measureScale(b, im, n, window, settle, row, res, a, bk)
 	<-done
+	if im == govrrp && master != nil {
+		// Each socket's sender logs, when it ends, how late its batches
+		// were written after their due time (the whole run: settle, idle
+		// and busy windows).
+		for _, l := range strings.Split(master.Log(), "\n") {
+			if strings.Contains(l, "send lateness") {
+				b.Logf("bench: master %s", l)
+			}
+		}
+	}
 }
 
 // ipOut is the IPv4 and IPv6 packets the node's namespace sent

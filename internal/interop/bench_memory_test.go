@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/govrrp/govrrp/internal/netlab"
 )
 
 // The memory rows of issue 11 ("RSS at most keepalived's two processes
@@ -172,9 +175,11 @@ func memBins(tb testing.TB) []memBin {
 }
 
 // BenchmarkMemory is the memory side by side (see above): BENCH_ROUNDS
-// rounds, BENCH_SCALE instances, a dwell of BENCH_WINDOW (at most 30 s)
-// after settling. It prints the table and each process's Rss by mapping.
-// Run with -benchtime=1x.
+// rounds, BENCH_SCALE instances on one link and, with BENCH_LINKS (on
+// unless BENCH_QUICK; BENCH_LINKS=0 skips), BENCH_SCALE on each of the
+// four-link rows' links (1,020 at 255), a dwell of BENCH_WINDOW (at most
+// 30 s) after settling. It prints the table and each process's Rss by
+// mapping. Run with -benchtime=1x.
 func BenchmarkMemory(b *testing.B) {
 	if testing.Short() {
 		b.Skip("bench: namespaces and real daemons, skipped in -short mode")
@@ -184,14 +189,20 @@ func BenchmarkMemory(b *testing.B) {
 	res := &benchResults{}
 	started := time.Now()
 	bins := memBins(b)
-	for round := range env.rounds {
-		b.Run(fmt.Sprintf("ka/round%d", round+1), func(b *testing.B) {
-			benchMemCell(b, keepalived, memBin{}, env.scale, dwell, res)
-		})
-		for _, bin := range bins {
-			b.Run(fmt.Sprintf("gv%s/round%d", bin.label, round+1), func(b *testing.B) {
-				benchMemCell(b, govrrp, bin, env.scale, dwell, res)
+	shapes := []memShape{oneLinkShape(env.scale)}
+	if env.links {
+		shapes = append(shapes, fourLinkShape(env.scale))
+	}
+	for _, sh := range shapes {
+		for round := range env.rounds {
+			b.Run(fmt.Sprintf("%s/ka/round%d", sh.name, round+1), func(b *testing.B) {
+				benchMemCell(b, keepalived, memBin{}, sh, dwell, res)
 			})
+			for _, bin := range bins {
+				b.Run(fmt.Sprintf("%s/gv%s/round%d", sh.name, bin.label, round+1), func(b *testing.B) {
+					benchMemCell(b, govrrp, bin, sh, dwell, res)
+				})
+			}
 		}
 	}
 	report := benchHeader(env, started) + res.table()
@@ -200,17 +211,50 @@ func BenchmarkMemory(b *testing.B) {
 	writeBenchFile(b, env, "memory.txt", report)
 }
 
+// memShape is one configuration of the memory rows: the one-link scale
+// pair, or (BENCH_LINKS) the four-link rows' 4 × BENCH_SCALE instances.
+type memShape struct {
+	name   string                                           // sub-benchmark name
+	prefix string                                           // row prefix
+	n      int                                              // instances per node
+	links  func(b *testing.B, lab *netlab.Lab, a, bk *node) // extra links; nil: none
+	conf   func(routerID string, prio int) string
+	held   func(nd *node) (int, error)
+	settle time.Duration
+}
+
+func oneLinkShape(n int) memShape {
+	return memShape{name: "scale", prefix: fmt.Sprintf("%d×v3@10ms", n), n: n,
+		conf:   func(id string, prio int) string { return scaleConf(id, n, prio) },
+		held:   func(nd *node) (int, error) { return scaleHeld(nd, n) },
+		settle: 60 * time.Second}
+}
+
+// fourLinkShape is bench_links_test.go's topology and file (eth0 IPv4,
+// eth1..eth3 IPv6), perLink instances on each.
+func fourLinkShape(perLink int) memShape {
+	n := benchLinks * perLink
+	return memShape{name: "links", prefix: fmt.Sprintf("%d×v3@10ms, %d links", n, benchLinks), n: n,
+		links:  addBenchLinks,
+		conf:   func(id string, prio int) string { return linksConf(id, perLink, prio) },
+		held:   func(nd *node) (int, error) { return linksHeld(nd, perLink) },
+		settle: 120 * time.Second}
+}
+
 // benchMemCell runs one round for im (govrrp: bin, rows suffixed with its
 // label). A govrrp started with --metrics-listen 127.0.0.1:9650 also
 // reports the Go runtime's own accounting (go_memstats_*).
-func benchMemCell(b *testing.B, im impl, bin memBin, n int, dwell time.Duration, res *benchResults) {
+func benchMemCell(b *testing.B, im impl, bin memBin, sh memShape, dwell time.Duration, res *benchResults) {
 	label, path := bin.label, bin.path
-	_, a, bk := twoHosts(b, im, im)
+	lab, a, bk := twoHosts(b, im, im)
+	if sh.links != nil {
+		sh.links(b, lab, a, bk)
+	}
 	row := func(metric string) string {
 		if label != "" {
 			metric += " (" + label + ")"
 		}
-		return fmt.Sprintf("%d×v3@10ms %s", n, metric)
+		return sh.prefix + " " + metric
 	}
 	start := func(nd *node, conf string, prio int) {
 		if im == keepalived || path == "" {
@@ -224,9 +268,9 @@ func benchMemCell(b *testing.B, im impl, bin memBin, n int, dwell time.Duration,
 		nd.proc, nd.prio = p, prio
 		nd.procs = append(nd.procs, p)
 	}
-	start(a, scaleConf("iop_a", n, prioHigh), prioHigh)
-	start(bk, scaleConf("iop_b", n, prioLow), prioLow)
-	settleScale(b, 60*time.Second, n, func(nd *node) (int, error) { return scaleHeld(nd, n) }, a, bk)
+	start(a, sh.conf("iop_a", prioHigh), prioHigh)
+	start(bk, sh.conf("iop_b", prioLow), prioLow)
+	settleScale(b, sh.settle, sh.n, sh.held, a, bk)
 	// A dwell of steady state, not a wait for a condition: the heap and
 	// the touched pages after it are what a running node holds.
 	pa, pb := daemonPids(b, a), daemonPids(b, bk)
@@ -423,4 +467,20 @@ func walkPagemap(pid int, fn func(pfn uint64, anon bool)) error {
 		}
 	}
 	return nil
+}
+
+// addBenchLinks connects a and bk to links 1..benchLinks-1 (IPv6 only), as
+// benchLinksCell does.
+func addBenchLinks(b *testing.B, lab *netlab.Lab, a, bk *node) {
+	for l := 1; l < benchLinks; l++ {
+		seg := lab.AddSegment(fmt.Sprintf("l%d", l), netip.Prefix{}, netip.MustParsePrefix(fmt.Sprintf("2001:db8:%x::/64", l)))
+		for _, c := range []struct {
+			n    *node
+			host string
+		}{{a, "11"}, {bk, "12"}} {
+			if err := c.n.host.Connect(seg, linkIf(l), netip.Prefix{}, netip.MustParsePrefix(fmt.Sprintf("2001:db8:%x::%s/64", l, c.host))); err != nil {
+				b.Fatalf("bench: connect %s to link %d: %v", c.n.name, l, err)
+			}
+		}
+	}
 }

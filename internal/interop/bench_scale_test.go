@@ -205,7 +205,29 @@ func benchScaleCell(b *testing.B, im impl, n int, window time.Duration, res *ben
 	settleScale(b, 60*time.Second, n, func(nd *node) (int, error) { return scaleHeld(nd, n) }, a, bk)
 	settle := time.Since(start)
 	res.add(row("settle"), unitS, im, settle.Seconds())
+	procs := []*netlab.Proc{a.proc, bk.proc} // measureScale stops them (waitExit forgets the Proc)
 	measureScale(b, im, n, window, settle, row, res, a, bk)
+	if im == govrrp {
+		logScaleWarnings(b, procs)
+	}
+}
+
+// logScaleWarnings prints the first warnings and errors of each govrrp
+// daemon of a scale round (late renewals, lapsed VIPs, stalls: what to
+// look at when a row shows spurious takeovers).
+func logScaleWarnings(b *testing.B, procs []*netlab.Proc) {
+	for i, p := range procs {
+		if p == nil {
+			continue
+		}
+		shown := 0
+		for _, l := range strings.Split(p.Log(), "\n") {
+			if shown < 12 && (strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR")) {
+				b.Logf("bench: %s %s", [2]string{"master", "backup"}[i], l)
+				shown++
+			}
+		}
+	}
 }
 
 // settleScale waits until a holds all n VIPs and bk none (held counts a

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/xml"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -27,7 +29,9 @@ import (
 // own segment with a keepalived peer at priority 200 and against its own
 // private system bus, and compares what a D-Bus client sees, field by field:
 // the introspected tree, Name/State in BACKUP, the VrrpStatusChange of the
-// failover when the peer stops, State in MASTER, and the signals of the stop.
+// failover when the peer stops, State in MASTER, and the signals of the stop;
+// and, captured on the peer's host, the announcements the client receives
+// of the takeover and of SendGarp (count, sender MAC and address).
 //
 // Observed on keepalived 2.2.7 (busctl/dbus-monitor, recorded by hand and
 // checked here): paths /org/keepalived/Vrrp1/Instance/<ifname, [^A-Za-z0-9_]
@@ -96,6 +100,11 @@ func TestDBusSideBySide(t *testing.T) {
 		t.Errorf("keepalived's own BACKUP properties are not what was observed by hand (-want +got):\n%s", d)
 	}
 
+	// The client's side of the announcements: each peer captures from
+	// before the failover on (its keepalived stops; the host stays).
+	for _, s := range sides {
+		s.startAnnounceCapture()
+	}
 	// Failover: the peers stop (priority 0); both DUTs become master.
 	for _, s := range sides {
 		if err := s.peerProc.Signal(syscall.SIGTERM); err != nil {
@@ -108,12 +117,39 @@ func TestDBusSideBySide(t *testing.T) {
 	compare("properties in MASTER", func(s *dbusSide) any { return s.props() })
 	compare("signals up to the failover, per object", (*dbusSide).signalsByPath)
 
-	// SendGarp answers on both (what it sends is unit-tested: one GARP per
-	// VIP, none as BACKUP, as keepalived logs it).
+	// SendGarp on each instance, once the takeover's announcements are in
+	// (garp_master_repeat 5 per VIP; garp_master_delay 0: no second burst):
+	// what the client sees next is SendGarp's burst alone.
+	for _, s := range sides {
+		s.waitAnnouncements(2 * 5)
+	}
+	before := map[impl]int{}
+	for im, s := range sides {
+		before[im] = len(s.announcements())
+	}
 	compare("SendGarp's reply", func(s *dbusSide) any {
-		return fmt.Sprint(s.conn.Object("org.keepalived.Vrrp1", dbusPath4).Call("org.keepalived.Vrrp1.Instance.SendGarp", 0).Err)
+		var errs []string
+		for _, p := range []dbus.ObjectPath{dbusPath4, dbusPath6} {
+			errs = append(errs, fmt.Sprint(s.conn.Object("org.keepalived.Vrrp1", p).Call("org.keepalived.Vrrp1.Instance.SendGarp", 0).Err))
+		}
+		return errs
 	})
-
+	for im, s := range sides {
+		s.waitAnnouncements(before[im] + len(dbusSendGarpBurst[im]))
+		s.stopAnnounceCapture()
+	}
+	// Two instances' bursts race: compared as multisets.
+	compare("the takeover's announcements seen by the client, NA source aside", func(s *dbusSide) any {
+		return sortedStrings(maskNASource(s.announcements()[:before[s.impl]]))
+	})
+	compare("SendGarp's announcements seen by the client, NA source aside", func(s *dbusSide) any {
+		return sortedStrings(maskNASource(s.announcements()[before[s.impl]:]))
+	})
+	for im, s := range sides {
+		if d := cmp.Diff(sortedStrings(dbusSendGarpBurst[im]), sortedStrings(s.announcements()[before[im]:])); d != "" {
+			t.Errorf("%s: SendGarp's announcements (-want +got):\n%s", im, d)
+		}
+	}
 	// ReloadConfig with VI_6 gone: FAULT (3) on its object, the object
 	// withdrawn, then VrrpReloaded.
 	for _, s := range sides {
@@ -163,6 +199,34 @@ func TestDBusSideBySide(t *testing.T) {
 	}
 }
 
+// dbusSendGarpBurst is SendGarp on each instance as the client saw it
+// (tcpdump -e on the peer): one announcement per VIP from the DUT's own
+// MAC, as keepalived 2.2.7 sends it (observed; the takeover sends
+// garp_master_repeat of each). The NA's source differs: keepalived 2.2.7
+// sends it from the VIP itself, govrrp from its link-local address
+// (internal/vip; RFC 4861 7.2.6 allows any address of the interface).
+var dbusSendGarpBurst = map[impl][]string{
+	keepalived: {"GARP 192.0.2.100 from DUT", "NA 2001:db8::100 src 2001:db8::100 from DUT"},
+	govrrp:     {"GARP 192.0.2.100 from DUT", "NA 2001:db8::100 src LINKLOCAL from DUT"},
+}
+
+var reNASource = regexp.MustCompile(` src \S+ `)
+
+// maskNASource drops the NA source from announcements' lines.
+func maskNASource(l []string) []string {
+	out := make([]string, len(l))
+	for i, s := range l {
+		out[i] = reNASource.ReplaceAllString(s, " ")
+	}
+	return out
+}
+
+func sortedStrings(l []string) []string {
+	l = slices.Clone(l)
+	slices.Sort(l)
+	return l
+}
+
 const (
 	dbusVrrp  = "/org/keepalived/Vrrp1/Vrrp"
 	dbusPath4 = "/org/keepalived/Vrrp1/Instance/eth0/51/IPv4"
@@ -184,6 +248,7 @@ func dbusConf(prio int, state string, dbus bool) string {
   virtual_router_id %d
   priority %d
   advert_int 1
+  garp_master_delay 0
   virtual_ipaddress { %s }
 }
 `, name, state, vrid, prio, vip)
@@ -211,6 +276,87 @@ type dbusSide struct {
 
 	mu   sync.Mutex
 	sigs []string
+
+	capture *netlab.Capture // on the peer: GARPs and NAs (announcements)
+}
+
+// startAnnounceCapture captures GARPs and unsolicited NAs on the peer.
+func (s *dbusSide) startAnnounceCapture() {
+	c, err := s.peer.Capture(ifname, "arp or (icmp6 and ip6[40] == 136)")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.capture = c
+}
+
+func (s *dbusSide) stopAnnounceCapture() {
+	if _, err := s.capture.Stop(); err != nil {
+		s.t.Fatalf("%s: capture: %v", s.impl, err)
+	}
+}
+
+var (
+	reDbusGARP = regexp.MustCompile(`^\d+\.\d+ ([0-9a-f:]{17}) > ff:ff:ff:ff:ff:ff, ethertype ARP .*: Request who-has (\S+) (?:\(\S+\) )?tell (\S+),`)
+	reDbusNA   = regexp.MustCompile(`^\d+\.\d+ ([0-9a-f:]{17}) > \S+, ethertype IPv6 .*: (\S+) > ff02::1: ICMP6, neighbor advertisement, tgt is (\S+),`)
+)
+
+// announcements is what the peer has captured so far, in order: "GARP
+// <ip> from <MAC>" for an ARP request whose sender and target are the
+// same address, "NA <target> src <source address> from <MAC>" for an
+// unsolicited NA (a link-local source reads LINKLOCAL); the DUT's own MAC
+// reads DUT. Anything else (an ARP request that is not gratuitous) is
+// shown in full, so it cannot pass unnoticed.
+func (s *dbusSide) announcements() []string {
+	s.t.Helper()
+	text, err := netlab.ReadPcap(s.capture.Path(), "-e", "-tt")
+	if err != nil && text == "" {
+		s.t.Fatalf("%s: %v", s.impl, err)
+	}
+	mac := s.dutMAC()
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
+		switch m, n := reDbusGARP.FindStringSubmatch(l), reDbusNA.FindStringSubmatch(l); {
+		case m != nil && m[2] == m[3]:
+			out = append(out, "GARP "+m[2]+" from "+strings.ReplaceAll(m[1], mac, "DUT"))
+		case n != nil:
+			src := n[2]
+			if strings.HasPrefix(src, "fe80:") {
+				src = "LINKLOCAL"
+			}
+			out = append(out, "NA "+n[3]+" src "+src+" from "+strings.ReplaceAll(n[1], mac, "DUT"))
+		case l != "":
+			out = append(out, "other: "+l)
+		}
+	}
+	return out
+}
+
+// waitAnnouncements waits until the peer has captured at least n.
+func (s *dbusSide) waitAnnouncements(n int) {
+	s.t.Helper()
+	var got []string
+	err := netlab.WaitFor(context.Background(), 10*time.Second, 20*time.Millisecond, func() (bool, error) {
+		got = s.announcements()
+		return len(got) >= n, fmt.Errorf("%s: the peer captured %d announcements, want %d: %q", s.impl, len(got), n, got)
+	})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// dutMAC is the DUT's eth0 address as tcpdump prints it.
+func (s *dbusSide) dutMAC() string {
+	var mac string
+	if err := s.dut.Do(func() error {
+		ifi, err := net.InterfaceByName(ifname)
+		if err == nil {
+			mac = ifi.HardwareAddr.String()
+		}
+		return err
+	}); err != nil {
+		s.t.Fatalf("%s: %v", s.impl, err)
+	}
+	return mac
 }
 
 // privateSystemBus runs a dbus-daemon of the test's own (everything allowed)

@@ -2,6 +2,7 @@ package interop
 
 import (
 	"fmt"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -14,6 +15,12 @@ import (
 // with "never" it drops the old form. So a keyword on both sides, or on
 // the master only with an auto backup, elects one master; "never" against
 // the old form, or an auto master against an old-only backup, leaves two.
+//
+// The checksum form does not depend on the advert interval: 100 ms keeps
+// each case to a few master-down intervals of wall time.
+
+// ocAdvert is the cases' advert_int (VRRPv3 centiseconds).
+const ocAdvert = 100 * time.Millisecond
 
 func oldChecksumConf(name string, prio int, self, peer fmt.Stringer, mode string) string {
 	return fmt.Sprintf(`global_defs {
@@ -24,7 +31,7 @@ vrrp_instance VI_OC {
     virtual_router_id 51
     version 3
     priority %d
-    advert_int 1
+    advert_int %s
     unicast_src_ip %s
     unicast_peer {
         %s
@@ -34,7 +41,7 @@ vrrp_instance VI_OC {
         192.0.2.100/24
     }
 }
-`, name, prio, self, peer, mode)
+`, name, prio, strconv.FormatFloat(ocAdvert.Seconds(), 'f', -1, 64), self, peer, mode)
 }
 
 func TestOldUnicastChecksumInterop(t *testing.T) {
@@ -58,12 +65,13 @@ func TestOldUnicastChecksumInterop(t *testing.T) {
 					a.start(oldChecksumConf("a", 200, a.ip4, b.ip4, tc.modeA), 200)
 					b.start(oldChecksumConf("b", 100, b.ip4, a.ip4, tc.modeB), 100)
 					t.Cleanup(func() { _ = a.kill(); _ = b.kill() })
-					// Master-down interval (3 s + skew) for both to settle.
-					settle := startupMargin + 4*time.Second
-					if err := waitOwner(settle, 50*time.Millisecond, vip4, tc.owners, a, b); err != nil {
+					// b's master-down interval (3 adverts + skew) for both to
+					// settle, then four more in which nothing may change.
+					down := scenario{advert: ocAdvert}.masterDown(100)
+					if err := waitOwner(startupMargin+4*down, sampleEvery(ocAdvert), vip4, tc.owners, a, b); err != nil {
 						fail(t, err.Error(), a, b)
 					}
-					if _, err := holdOwner(4*time.Second, 100*time.Millisecond, vip4, tc.owners, a, b); err != nil {
+					if _, err := holdOwner(4*down, sampleEvery(ocAdvert), vip4, tc.owners, a, b); err != nil {
 						fail(t, err.Error(), a, b)
 					}
 					for _, n := range []*node{a, b} {

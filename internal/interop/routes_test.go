@@ -141,8 +141,12 @@ func waitRoutes(timeout time.Duration, n *node, want []string) error {
 }
 
 func TestVirtualRoutesInterop(t *testing.T) {
+	t.Parallel()
 	for _, p := range pairings {
-		t.Run(p.String(), func(t *testing.T) { runRoutes(t, p) })
+		t.Run(p.String(), func(t *testing.T) {
+			t.Parallel() // a lab of its own; routes and rules live in its namespaces
+			runRoutes(t, p)
+		})
 	}
 }
 

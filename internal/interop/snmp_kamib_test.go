@@ -254,15 +254,7 @@ func (s *snmpSide) kamibWalk() []string {
 // by design (README).
 func TestSNMPKeepalivedMIB(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("interop: integration test skipped in -short mode")
-	}
-	netlab.Require(t, "ip", "keepalived")
-	for _, cmd := range []string{"snmpd", "snmpwalk"} {
-		if _, err := exec.LookPath(cmd); err != nil {
-			t.Skipf("%s not installed (make test installs snmpd and snmp)", cmd)
-		}
-	}
+	requireSNMP(t)
 	start := time.Now()
 	lab := netlab.New(t)
 	sides := map[impl]*snmpSide{}
@@ -292,17 +284,9 @@ func TestSNMPKeepalivedMIB(t *testing.T) {
 		s.startSnmpd()
 		sides[im] = s
 	}
-	for _, s := range sides {
-		s.waitSnmpd()
-		conf := kamibConf(s.socket())
-		if s.impl == keepalived {
-			s.proc = must(s.h.StartKeepalived(conf))
-		} else {
-			// Immediate release: the stop below need not wait for a new
-			// master (none comes); the traps are the same.
-			s.proc = must(s.h.StartGovrrp(govrrpBin(t), conf, "--release-vips", "immediate"))
-		}
-	}
+	// govrrp with immediate release: the stop below need not wait for a
+	// new master (none comes); the traps are the same.
+	startSNMPDaemons(t, sides, kamibConf, "--release-vips", "immediate")
 	ka, gv := sides[keepalived], sides[govrrp]
 	for _, s := range sides {
 		s.waitKAMIBMaster(4)

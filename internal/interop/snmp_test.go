@@ -46,15 +46,7 @@ import (
 // so the file has one VRRPv2 instance; govrrp shows every one (README).
 func TestSNMPSideBySide(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("interop: integration test skipped in -short mode")
-	}
-	netlab.Require(t, "ip", "keepalived")
-	for _, cmd := range []string{"snmpd", "snmpwalk"} {
-		if _, err := exec.LookPath(cmd); err != nil {
-			t.Skipf("%s not installed (make test installs snmpd and snmp)", cmd)
-		}
-	}
+	requireSNMP(t)
 	traps := true
 	if _, err := exec.LookPath("snmptrapd"); err != nil {
 		traps = false
@@ -79,15 +71,7 @@ func TestSNMPSideBySide(t *testing.T) {
 		s.startSnmpd()
 		sides[im] = s
 	}
-	for _, s := range sides {
-		s.waitSnmpd()
-		conf := snmpConf(s.socket())
-		if s.impl == keepalived {
-			s.proc = must(s.h.StartKeepalived(conf))
-		} else {
-			s.proc = must(s.h.StartGovrrp(govrrpBin(t), conf))
-		}
-	}
+	startSNMPDaemons(t, sides, snmpConf)
 	for _, s := range sides {
 		s.waitMaster(3)
 	}
@@ -247,6 +231,36 @@ vrrp_instance P53 {
 `
 
 func (s *snmpSide) socket() string { return filepath.Join(s.dir, "agentx") }
+
+// requireSNMP skips the test without root's tools: keepalived, snmpd as
+// the AgentX master, snmpwalk as the manager.
+func requireSNMP(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("interop: integration test skipped in -short mode")
+	}
+	netlab.Require(t, "ip", "keepalived")
+	for _, cmd := range []string{"snmpd", "snmpwalk"} {
+		if _, err := exec.LookPath(cmd); err != nil {
+			t.Skipf("%s not installed (make test installs snmpd and snmp)", cmd)
+		}
+	}
+}
+
+// startSNMPDaemons waits for each side's snmpd (a subagent connects at its
+// start) and starts the side's daemon with conf(its AgentX socket); govrrp
+// also gets gvFlags.
+func startSNMPDaemons(t *testing.T, sides map[impl]*snmpSide, conf func(socket string) string, gvFlags ...string) {
+	t.Helper()
+	for _, s := range sides {
+		s.waitSnmpd()
+		if s.impl == keepalived {
+			s.proc = must(s.h.StartKeepalived(conf(s.socket())))
+		} else {
+			s.proc = must(s.h.StartGovrrp(govrrpBin(t), conf(s.socket()), gvFlags...))
+		}
+	}
+}
 
 // startSnmpd runs snmpd as AgentX master on the private socket, SNMP on
 // 127.0.0.1:16100 of the namespace only, no MIB files loaded.

@@ -228,8 +228,12 @@ func predictSyncCut(t *testing.T, a *node, confA string, b *node, confB string) 
 }
 
 func TestSyncGroupInterop(t *testing.T) {
+	t.Parallel()
 	for _, p := range pairings {
-		t.Run(p.String(), func(t *testing.T) { runSyncGroup(t, p) })
+		t.Run(p.String(), func(t *testing.T) {
+			t.Parallel() // a lab of its own; scripts log into its directory
+			runSyncGroup(t, p)
+		})
 	}
 }
 

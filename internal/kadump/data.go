@@ -42,6 +42,7 @@ func WriteData(w io.Writer, st control.Status, cfg *kaconf.Config) error {
 	writeScripts(p, vs, cfg)
 	writeTrackFiles(p, vs, cfg)
 	writeTrackProcesses(p, vs, cfg)
+	writeTrackBFDs(p, st, vs, cfg) // bfd.go
 	writeInterfaces(p, vs)
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("kadump: %w", err)
@@ -290,6 +291,7 @@ func writeInstance(p printer, v view, g *kaconf.GlobalDefs) {
 			p("     %s, weight %d", r.Name, r.Weight)
 		}
 	}
+	writeInstanceBFDs(p, c) // bfd.go
 	p("   Using smtp notification = %s", onOff(c.SmtpAlert, "yes", "no"))
 	p("   Notify deleted = %s", onOff(c.NotifyDeletedSet, "Deleted", "Fault"))
 	for _, n := range notifyScripts(c) {

@@ -16,6 +16,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
+
+	"github.com/govrrp/govrrp/internal/netlab"
 )
 
 // TestMain doubles as a notify script: `notify.test notify-helper OUT`
@@ -102,6 +104,9 @@ func TestScriptDescriptorsAndProcessGroup(t *testing.T) {
 			t.Fatalf("script did not exec sleep within 20s: %q", b)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	if err := netlab.AwaitAsleep(pid, 10*time.Second); err != nil { // past sleep's own start-up (libc, locale.alias)
+		t.Fatal(err)
 	}
 	ents, err := os.ReadDir(proc + "/fd")
 	if err != nil {

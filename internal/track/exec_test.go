@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/govrrp/govrrp/internal/netlab"
 )
 
 // shProbe runs `/bin/sh -c script args...` once, without a timeout.
@@ -130,6 +132,10 @@ func TestExecProberDescriptors(t *testing.T) {
 		b, _ := os.ReadFile("/proc/" + pid + "/comm")
 		return string(b) == "sleep\n"
 	})
+	n, _ := strconv.Atoi(pid)
+	if err := netlab.AwaitAsleep(n, 10*time.Second); err != nil { // past sleep's own start-up (libc, locale.alias)
+		t.Fatal(err)
+	}
 	entries, err := os.ReadDir("/proc/" + pid + "/fd")
 	if err != nil {
 		t.Fatal(err)

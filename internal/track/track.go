@@ -14,6 +14,7 @@ const (
 	KindInterface             // track_interface and an instance's own interface
 	KindFile                  // track_file / vrrp_track_file
 	KindProcess               // vrrp_track_process
+	KindBFD                   // bfd_instance (sessions run by internal/bfd; the daemon reports them)
 )
 
 // String is the keepalived keyword an instance tracks the kind with.
@@ -27,6 +28,8 @@ func (k Kind) String() string {
 		return "track_file"
 	case KindProcess:
 		return "track_process"
+	case KindBFD:
+		return "track_bfd"
 	}
 	return "track_unknown"
 }

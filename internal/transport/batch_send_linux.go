@@ -145,12 +145,34 @@ func (b *sendBatch) release() {
 	clear(b.iovs[:b.n])
 }
 
+// rawSendmmsg selects a raw sendmmsg (no entersyscall/exitsyscall). It is
+// off: kept only so that BenchmarkLinuxSendPaced can compare the two.
+//
+// Measured (issue 11): a runtime syscall wakes the runtime's sysmon on every
+// entry, which then polls every 20 µs for a millisecond or more (at 255
+// masters on one socket ~50 wake-ups per 10 ms tick); the raw call saves
+// ~15 % of the master's CPU per advert (BenchmarkMasterSide: 9.1 against
+// 10.5 µs). But it holds its P for the whole batch, and when the kernel
+// preempts the thread inside sendmmsg (the backup's veth receive runs in
+// it) nothing can take the P back, so a GC stop-the-world or the loop's
+// next tick waits for the thread: in the same run on a quiet machine, 4
+// rounds of 20 s at 255 × 10 ms, the raw call gave 227 and 1,500 spurious
+// takeovers in two rounds, the runtime syscall none. Correct first.
+var rawSendmmsg = false
+
 // send runs on the poller's terms: false means "not writable, wait"; the
 // messages already sent stay sent (b.sent) when it is called again.
+// Splitting a batch in chunks with a runtime.Gosched between them was
+// measured worse at 1,020 instances on four sockets (36,000 adverts/s sent
+// and a mean lateness of 44 ms against 97,000/s and 18 ms whole).
 func (b *sendBatch) send(fd uintptr) bool {
 	for b.sent < b.n {
 		vlen := min(b.n-b.sent, maxBatch)
-		n, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[b.sent])), uintptr(vlen), 0, 0, 0)
+		sys := unix.RawSyscall6
+		if !rawSendmmsg {
+			sys = unix.Syscall6
+		}
+		n, _, errno := sys(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[b.sent])), uintptr(vlen), 0, 0, 0)
 		switch errno {
 		case 0:
 			if n == 0 { // cannot happen for vlen > 0; never spin on it

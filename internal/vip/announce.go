@@ -41,7 +41,7 @@ type frameWriter interface {
 	Close() error
 }
 
-// naWriter is the part of *ndp.Conn the Announcer uses (a test seam).
+// naWriter is the part of *ndSocket the Announcer uses (a test seam).
 type naWriter interface {
 	WriteTo(m ndp.Message, cm *ipv6.ControlMessage, dst netip.Addr) error
 	Close() error
@@ -254,8 +254,8 @@ func (n *Announcer) sendNA(ifi *net.Interface, ip netip.Addr) error {
 	if err != nil {
 		return fmt.Errorf("vip: neighbor advertisement for %s on %s: %w", ip, ifi.Name, err)
 	}
-	// nil control message: ndp.Conn's default is hop limit 255, source =
-	// the link-local it is bound to, out of ifi.
+	// nil control message: the socket's default, hop limit 255, source =
+	// ifi's link-local, out of ifi's index (announce_nd.go).
 	if err := w.WriteTo(msg, nil, netip.IPv6LinkLocalAllNodes()); err != nil {
 		drop(n.nd, ifi.Name)
 		return fmt.Errorf("vip: neighbor advertisement for %s on %s: %w", ip, ifi.Name, err)
@@ -302,22 +302,6 @@ func openARPSocket(ifi *net.Interface) (frameWriter, error) {
 	c, err := packet.Listen(ifi, packet.Raw, etherTypeARP, &packet.Config{Filter: filter})
 	if err != nil {
 		return nil, err
-	}
-	return c, nil
-}
-
-// openNDSocket opens a raw ICMPv6 socket bound to ifi's link-local address
-// (the NA's source) that receives nothing: we never read it.
-func openNDSocket(ifi *net.Interface) (naWriter, error) {
-	c, _, err := ndp.Listen(ifi, ndp.LinkLocal)
-	if err != nil {
-		return nil, err
-	}
-	var f ipv6.ICMPFilter
-	f.SetAll(true)
-	if err := c.SetICMPFilter(&f); err != nil {
-		_ = c.Close()
-		return nil, fmt.Errorf("set ICMPv6 filter: %w", err)
 	}
 	return c, nil
 }

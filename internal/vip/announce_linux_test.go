@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,18 +149,27 @@ func newAnnounceSetup(t testing.TB, vips ...Address) *announceSetup {
 		t.Fatalf("link va: %v", err)
 	}
 	s.mac = link.Attrs().HardwareAddr
-	waitFor(t, "usable link-local on va", 5*time.Second, func() (bool, error) {
-		addrs, err := p.hA.AddrList(link, netlink.FAMILY_V6)
+	s.linkLocal = waitLinkLocal(t, p.hA, link)
+	return s
+}
+
+// waitLinkLocal polls until link has a usable (not tentative) link-local
+// address and returns it.
+func waitLinkLocal(t testing.TB, h *netlink.Handle, link netlink.Link) netip.Addr {
+	t.Helper()
+	var ll netip.Addr
+	waitFor(t, "usable link-local on "+link.Attrs().Name, 5*time.Second, func() (bool, error) {
+		addrs, err := h.AddrList(link, netlink.FAMILY_V6)
 		for _, a := range addrs {
 			ip, _ := netip.AddrFromSlice(a.IP)
 			if ip.IsLinkLocalUnicast() && a.Flags&unix.IFA_F_TENTATIVE == 0 {
-				s.linkLocal = ip
+				ll = ip
 				return true, nil
 			}
 		}
 		return false, err
 	})
-	return s
+	return ll
 }
 
 // announce runs Announce in va's namespace (interface lookup and socket
@@ -278,21 +288,24 @@ func TestAnnounceBurstOnWire(t *testing.T) {
 	}
 }
 
-// TestAnnounceInterfaceRecreated deletes and re-creates va between two
-// announcements: the cached socket is bound to the dead ifindex, so the
-// Announcer must notice and reopen.
-func TestAnnounceInterfaceRecreated(t *testing.T) {
-	v4 := addr("192.0.2.10/32", "va")
-	s := newAnnounceSetup(t, v4)
-	s.announce(t, v4)
-	s.cap.next(t, s.mac)
-
+// recreateVA deletes va and makes a new one of the same name (a new
+// ifindex, a new MAC, a new link-local: DAD off as on the old one) whose
+// peer vb2 is in the B namespace, and returns a capture on vb2 and the new
+// va's MAC and link-local. Frames captured on vb2 can only have left
+// through the new va.
+func recreateVA(t *testing.T, s *announceSetup) (*capture, net.HardwareAddr, netip.Addr) {
+	t.Helper()
+	old, err := s.p.hA.LinkByName("va")
+	if err != nil {
+		t.Fatalf("link va: %v", err)
+	}
 	mustIP(t, "-n", s.p.nameA, "link", "del", "va")
 	mustIP(t, "-n", s.p.nameA, "link", "add", "va", "type", "veth", "peer", "name", "vb2", "netns", s.p.nameB)
+	mustIP(t, "netns", "exec", s.p.nameA, "sysctl", "-qw", "net.ipv6.conf.va.accept_dad=0")
 	mustIP(t, "-n", s.p.nameA, "link", "set", "va", "up")
 	mustIP(t, "-n", s.p.nameB, "link", "set", "vb2", "up")
 	cap2 := &capture{}
-	err := inNS(s.p.nsB, func() error {
+	err = inNS(s.p.nsB, func() error {
 		ifi, err := net.InterfaceByName("vb2")
 		if err != nil {
 			return err
@@ -308,7 +321,22 @@ func TestAnnounceInterfaceRecreated(t *testing.T) {
 	if err != nil {
 		t.Fatalf("link va: %v", err)
 	}
-	mac := link.Attrs().HardwareAddr
+	if link.Attrs().Index == old.Attrs().Index {
+		t.Fatalf("re-created va kept ifindex %d", old.Attrs().Index)
+	}
+	return cap2, link.Attrs().HardwareAddr, waitLinkLocal(t, s.p.hA, link)
+}
+
+// TestAnnounceInterfaceRecreated deletes and re-creates va between two
+// announcements: the cached socket is bound to the dead ifindex, so the
+// Announcer must notice and reopen.
+func TestAnnounceInterfaceRecreated(t *testing.T) {
+	v4 := addr("192.0.2.10/32", "va")
+	s := newAnnounceSetup(t, v4)
+	s.announce(t, v4)
+	s.cap.next(t, s.mac)
+
+	cap2, mac, _ := recreateVA(t, s)
 	s.announce(t, v4)
 	got := cap2.next(t, mac)
 	if got.GARP == nil {
@@ -316,6 +344,34 @@ func TestAnnounceInterfaceRecreated(t *testing.T) {
 	}
 	if diff := cmp.Diff("192.0.2.10", got.GARP.SenderIP); diff != "" {
 		t.Errorf("GARP after re-create (-want +got):\n%s", diff)
+	}
+}
+
+// TestAnnounceInterfaceRecreatedIPv6 is the same for an unsolicited NA.
+// Go's net package and x/net's internal/socket each cache interface
+// name -> index and refresh at most once a minute or on an unknown name; a
+// re-created name is not unknown, so an NA socket bound to fe80::..%va, or
+// a write to ff02::1%va, used the dead index for up to a minute (bind: no
+// such device; sendmsg: invalid argument). keepalived 2.2.7 announces at
+// once (TestNoAcceptLinkLocalIfindex). The NA must leave through the new
+// link (captured on its peer vb2) from its MAC and link-local.
+func TestAnnounceInterfaceRecreatedIPv6(t *testing.T) {
+	v6 := addr("2001:db8::10/128", "va")
+	s := newAnnounceSetup(t, v6)
+	s.announce(t, v6)
+	if got := s.cap.next(t, s.mac); got.NA == nil {
+		t.Fatalf("want an NA before re-create, got %+v", got)
+	}
+
+	cap2, mac, ll := recreateVA(t, s)
+	s.announce(t, v6)
+	want := announcement{NA: &naWire{
+		EthDst: "33:33:00:00:00:01", EthSrc: mac.String(),
+		Src: ll.String(), Dst: "ff02::1", HopLimit: 255,
+		NA: naView{Router: true, Override: true, Target: "2001:db8::10", TLLA: mac.String(), Options: 1},
+	}}
+	if diff := cmp.Diff(want, cap2.next(t, mac)); diff != "" {
+		t.Errorf("NA after re-create (-want +got):\n%s", diff)
 	}
 }
 
@@ -357,4 +413,19 @@ func TestAnnounceMACChange(t *testing.T) {
 		}
 		return false, nil
 	})
+}
+
+// TestAnnounceNoLinkLocal: a link with no IPv6 link-local (addrgenmode
+// none) has no NA source; Announce says so by name instead of sending from
+// another address (keepalived 2.2.7 would send from the VIP itself).
+func TestAnnounceNoLinkLocal(t *testing.T) {
+	s := newAnnounceSetup(t)
+	mustIP(t, "-n", s.p.nameA, "link", "add", "vc", "type", "veth", "peer", "name", "vd")
+	mustIP(t, "-n", s.p.nameA, "link", "set", "vc", "addrgenmode", "none")
+	mustIP(t, "-n", s.p.nameA, "link", "set", "vc", "up")
+	mustIP(t, "-n", s.p.nameA, "link", "set", "vd", "up")
+	err := inNS(s.p.nsA, func() error { return s.n.Announce(addr("2001:db8::10/128", "vc")) })
+	if err == nil || !strings.Contains(err.Error(), "no IPv6 link-local address on vc") {
+		t.Errorf("Announce on a link without link-local: %v, want the missing link-local named", err)
+	}
 }

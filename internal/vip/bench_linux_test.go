@@ -4,6 +4,7 @@ package vip
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"testing"
 
@@ -84,4 +85,58 @@ func BenchmarkAnnounce255Transitions(b *testing.B) {
 			b.ReportMetric(float64(n.ifis.lookups.Load())/float64(b.N), "lookups/op")
 		})
 	}
+}
+
+// BenchmarkAnnounceNA is the IPv6 side of a takeover on a veth (root only):
+// "burst255" is 255 VIPs announced once each through the cached socket (one
+// op = 255 NAs, as 255 instances taking over at once); "reopen" is the first
+// NA after a link was re-created (one op = open the NA socket, one NA,
+// close).
+func BenchmarkAnnounceNA(b *testing.B) {
+	vips := make([]Address, 255)
+	for i := range vips {
+		ip := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 13: 1, 15: byte(i + 1)})
+		vips[i] = addr(ip.String()+"/128", "va")
+	}
+	s := newAnnounceSetup(b)
+	b.Run("burst255", func(b *testing.B) {
+		err := inNS(s.p.nsA, func() error {
+			for b.Loop() {
+				if err := s.n.AnnounceBurst(context.Background(), vips, 1); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	})
+	b.Run("reopen", func(b *testing.B) {
+		err := inNS(s.p.nsA, func() error {
+			ifi, err := net.InterfaceByName("va")
+			if err != nil {
+				return err
+			}
+			m, err := unsolicitedNA(ifi.HardwareAddr, vips[0].Prefix.Addr())
+			if err != nil {
+				return err
+			}
+			for b.Loop() {
+				w, err := openNDSocket(ifi)
+				if err != nil {
+					return err
+				}
+				err = w.WriteTo(m, nil, netip.IPv6LinkLocalAllNodes())
+				_ = w.Close()
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	})
 }

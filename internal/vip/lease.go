@@ -21,7 +21,11 @@ import (
 // The zero Lease is "no lease": addresses are installed forever.
 type Lease struct {
 	Lifetime time.Duration // whole seconds, at least 1 s
-	Refresh  time.Duration // renewal period of the master's loop
+	Refresh  time.Duration // period of the master's renewal passes (one dump per interface each)
+	// Renew is how often each VIP is renewed (zero: on every pass). A
+	// pass renews only the VIPs whose last renewal is that old, so one
+	// RTM_NEWADDR per VIP per Renew instead of per Refresh (renewTimes.due).
+	Renew time.Duration
 }
 
 // Kernel facts the policy is built on (Linux 6.x, measured on this host with
@@ -38,15 +42,21 @@ type Lease struct {
 //     timestamp and lifetimes (IPv6: and its flags, so NODAD is sent again):
 //     no RTM_DELADDR, no route event, no DAD restart, label kept.
 //
-// Hence Lifetime 1 s (gone within 2 s of the last renewal, the target) and
-// Refresh 250 ms: the renewals may stall for up to Lifetime−kernelFuzz−Refresh
-// ≈ 0.7 s (CPU starvation, a slow netlink call) before a live master's VIP
-// lapses, at the cost of one dump per interface and one RTM_NEWADDR per VIP
-// every 250 ms (BenchmarkLeaseRefresh: 0.12 ms for one VIP). A lapse is
-// repaired by the daemon at the next renewal (re-add, then announce).
+// Hence Lifetime 2 s, passes every Refresh 250 ms and each VIP renewed
+// every Renew 1 s: a pass dumps each interface's addresses (how a lapse is
+// seen: cheap, one dump) and renews only the quarter of the VIPs that is
+// due, so a VIP is renewed once a second, not four times (an RTM_NEWADDR
+// is the lease's cost: IPv6 ones walk every address of the namespace,
+// O(VIPs²) a pass; BenchmarkLeaseRenewalFamily). A renewed VIP is gone
+// Lifetime..Lifetime+kernel rounding (2.0–2.2 s) after its last renewal,
+// and a live master's renewals may stall for Lifetime−kernelFuzz−Renew ≈
+// 0.98 s (CPU starvation, a slow netlink call) before a VIP lapses (it was
+// 0.73 s with 1 s / every 250 ms). A lapse is repaired by the daemon at
+// the next pass (re-add, then announce).
 const (
-	defaultLifetime = time.Second
+	defaultLifetime = 2 * time.Second
 	defaultRefresh  = 250 * time.Millisecond
+	defaultRenew    = time.Second
 	// kernelFuzz is how much earlier than Lifetime the kernel may delete
 	// an address (measured 0.98 s for 1 s; the source's fuzz is 20 ms).
 	kernelFuzz = 20 * time.Millisecond
@@ -59,14 +69,29 @@ const (
 var ErrLease = errors.New("invalid VIP lease")
 
 // DefaultLease is the lease govrrp runs with unless told otherwise.
-func DefaultLease() Lease { return Lease{Lifetime: defaultLifetime, Refresh: defaultRefresh} }
+func DefaultLease() Lease {
+	return Lease{Lifetime: defaultLifetime, Refresh: defaultRefresh, Renew: defaultRenew}
+}
+
+// renewEvery is each VIP's renewal period.
+func (l Lease) renewEvery() time.Duration { return max(l.Renew, l.Refresh) }
+
+// maxUnrenewedAge is the oldest a VIP's last renewal can be at a pass that
+// did not renew it (renewTimes.due: due from half a pass before renewEvery).
+func (l Lease) maxUnrenewedAge() time.Duration {
+	if l.renewEvery() <= l.Refresh {
+		return 0
+	}
+	return l.renewEvery() - l.Refresh/2
+}
 
 // Enabled reports whether l installs finite lifetimes.
 func (l Lease) Enabled() bool { return l != Lease{} }
 
 // Validate reports whether the kernel can enforce l and a loop can keep it:
-// the lifetime is whole seconds (the kernel's granularity) and at least two
-// renewals fit in it, so one late renewal does not lapse the lease.
+// the lifetime is whole seconds (the kernel's granularity) and a VIP's
+// renewal period plus one pass fit in it, so one late pass does not lapse
+// the lease.
 func (l Lease) Validate() error {
 	if !l.Enabled() {
 		return nil
@@ -78,15 +103,23 @@ func (l Lease) Validate() error {
 		return fmt.Errorf("vip: %w: lifetime %v is not whole seconds (the kernel's granularity)", ErrLease, l.Lifetime)
 	case l.Refresh <= 0 || 2*l.Refresh > l.Lifetime-kernelFuzz:
 		return fmt.Errorf("vip: %w: refresh %v must be positive and fit twice in lifetime %v", ErrLease, l.Refresh, l.Lifetime)
+	case l.Renew < 0 || (l.Renew > 0 && l.Renew < l.Refresh) || l.renewEvery()+l.Refresh > l.Lifetime-kernelFuzz:
+		return fmt.Errorf("vip: %w: renew %v must be at least refresh %v and leave one more pass in lifetime %v", ErrLease, l.Renew, l.Refresh, l.Lifetime)
 	}
 	return nil
 }
 
-// Overdue reports whether a renewal that comes since after the previous one
-// may find the kernel has already deleted the address: the loop was frozen
-// or starved. The daemon logs it; Refresh reports what actually lapsed.
+// Overdue reports whether a pass that comes since after the previous one
+// may find the kernel has already deleted an address: the loop was frozen
+// or starved. A VIP the previous pass did not renew was last renewed up to
+// maxUnrenewedAge before it, so the margin is Lifetime less that (1.105 s
+// for the default lease), not the whole Lifetime. The daemon logs it;
+// Refresh reports what actually lapsed.
 func (l Lease) Overdue(since time.Duration) bool {
-	return l.Enabled() && since >= l.Lifetime-kernelFuzz
+	if !l.Enabled() {
+		return false
+	}
+	return since >= l.Lifetime-kernelFuzz-l.maxUnrenewedAge()
 }
 
 // seconds is the lifetime as netlink carries it; 0 means "send no
@@ -109,7 +142,7 @@ func (m *Manager) WithLease(l Lease) (*Manager, error) {
 	if err := l.Validate(); err != nil {
 		return nil, err
 	}
-	return &Manager{h: m.h, lease: l}, nil
+	return &Manager{h: m.h, lease: l, now: m.now}, nil
 }
 
 // Lease is the Manager's lease (zero: addresses are installed forever).
@@ -146,6 +179,7 @@ func (m *Manager) RefreshGated(addrs []Address, gate Gate) (missing []Address, e
 		missing = append(missing, miss...)
 		errs = append(errs, err)
 	}
+	m.renewed.prune(addrs)
 	return missing, errors.Join(errs...)
 }
 
@@ -168,7 +202,7 @@ func (m *Manager) Renewer(rcvbuf int, force bool) (*Manager, error) {
 			return nil, fmt.Errorf("vip: renewal socket receive buffer %d: %w", rcvbuf, err)
 		}
 	}
-	return &Manager{h: h, lease: m.lease}, nil
+	return &Manager{h: h, lease: m.lease, now: m.now}, nil
 }
 
 // Close releases the netlink sockets of a Manager from Renewer (or
@@ -200,9 +234,20 @@ func (m *Manager) refreshDev(addrs []Address, gate Gate) (missing []Address, err
 		}
 	}
 	present, missing := refreshPlan(addrs, have)
+	now := m.clock()
+	for _, a := range missing {
+		m.renewed.forget(a) // re-added by the daemon: a whole lifetime again
+	}
 	var errs []error
-	for _, a := range present {
-		errs = append(errs, gate(a, func() error { return m.replace(link, a) }))
+	for i, a := range present {
+		if !m.renewed.due(m.lease, now, a, i) {
+			continue
+		}
+		err := gate(a, func() error { return m.replace(link, a) })
+		if err == nil {
+			m.renewed.mark(a, now)
+		}
+		errs = append(errs, err)
 	}
 	return missing, errors.Join(errs...)
 }

@@ -25,6 +25,10 @@ func TestLeaseValidate(t *testing.T) {
 		{name: "no refresh", l: Lease{Lifetime: time.Second}},
 		{name: "refresh only once per lifetime", l: Lease{Lifetime: time.Second, Refresh: 600 * time.Millisecond}},
 		{name: "refresh without lifetime", l: Lease{Refresh: time.Second}},
+		{name: "renew every pass", l: Lease{Lifetime: time.Second, Refresh: 250 * time.Millisecond, Renew: 250 * time.Millisecond}, ok: true},
+		{name: "renew more often than passes", l: Lease{Lifetime: 2 * time.Second, Refresh: 250 * time.Millisecond, Renew: 100 * time.Millisecond}},
+		{name: "renew leaves no late pass", l: Lease{Lifetime: 2 * time.Second, Refresh: 250 * time.Millisecond, Renew: 1750 * time.Millisecond}},
+		{name: "negative renew", l: Lease{Lifetime: 2 * time.Second, Refresh: 250 * time.Millisecond, Renew: -time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -47,15 +51,22 @@ func TestLeaseOverdue(t *testing.T) {
 	}{
 		{since: l.Refresh, want: false},
 		{since: 2 * l.Refresh, want: false},
-		// The kernel may delete from Lifetime minus its fuzz on.
-		{since: l.Lifetime - kernelFuzz - time.Millisecond, want: false},
-		{since: l.Lifetime - kernelFuzz, want: true},
+		// The kernel may delete from Lifetime minus its fuzz on, and a VIP
+		// the previous pass did not renew was renewed up to Renew − half a
+		// pass before it: 2 s − 20 ms − 875 ms.
+		{since: 1105*time.Millisecond - time.Millisecond, want: false},
+		{since: 1105 * time.Millisecond, want: true},
 		{since: 10 * time.Second, want: true},
 	}
 	for _, tt := range tests {
 		if got := l.Overdue(tt.since); got != tt.want {
 			t.Errorf("Overdue(%v) = %v, want %v", tt.since, got, tt.want)
 		}
+	}
+	// Renewed on every pass: the whole lifetime less the fuzz.
+	every := Lease{Lifetime: time.Second, Refresh: 250 * time.Millisecond}
+	if every.Overdue(time.Second-kernelFuzz-time.Millisecond) || !every.Overdue(time.Second-kernelFuzz) {
+		t.Errorf("a lease renewed every pass must be overdue from Lifetime−fuzz exactly")
 	}
 	if (Lease{}).Overdue(time.Hour) {
 		t.Errorf("no lease is never overdue")
@@ -70,7 +81,7 @@ func TestLeaseStamp(t *testing.T) {
 		l    Lease
 		want [2]int
 	}{
-		{name: "default lease", l: DefaultLease(), want: [2]int{1, 1}},
+		{name: "default lease", l: DefaultLease(), want: [2]int{2, 2}},
 		{name: "three seconds", l: Lease{Lifetime: 3 * time.Second, Refresh: time.Second}, want: [2]int{3, 3}},
 		{name: "no lease: no IFA_CACHEINFO", l: Lease{}, want: [2]int{0, 0}},
 	}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -24,6 +25,10 @@ const dumpRetries = 5
 type Manager struct {
 	h     *netlink.Handle
 	lease Lease // zero: installed forever (see lease.go)
+	// renewed is when Refresh last renewed each VIP (lease_renew.go); only
+	// Refresh touches it, on the one goroutine that renews.
+	renewed renewTimes
+	now     func() time.Time // nil: time.Now (tests stand in)
 }
 
 // NewManager returns a Manager using h. A nil h means the zero Handle, which

@@ -256,6 +256,8 @@ func (a *analysis) trackFailure(n int, m *member, u *weights.Use) failSpec {
 		}
 	case track.KindProcess:
 		f.kind, f.what = "track_process", "track_process "+u.Key.Name+" stops"
+	case track.KindBFD:
+		f.kind, f.what = "track_bfd", "bfd_instance "+u.Key.Name+" session goes down"
 	case track.KindFile:
 		f.kind = "track_file"
 		f.res.OK, f.res.Value = true, fileFailValue(*u)

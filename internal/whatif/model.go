@@ -289,8 +289,6 @@ func skipReason(r *router, nodes []Node) string {
 		switch {
 		case in.AuthType == "AH":
 			return fmt.Sprintf("%s: (%s) auth_type AH is not supported by govrrp (`govrrp run` refuses it)", in.Pos, in.Name)
-		case len(in.TrackBFDs) > 0:
-			return fmt.Sprintf("%s: (%s) track_bfd is not implemented by govrrp", in.TrackBFDs[0].Pos, in.Name)
 		}
 	}
 	return ""

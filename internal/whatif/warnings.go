@@ -87,6 +87,8 @@ func kindWord(f failSpec) string {
 		return "track_file"
 	case track.KindProcess:
 		return "vrrp_track_process"
+	case track.KindBFD:
+		return "bfd_instance"
 	}
 	return f.kind
 }

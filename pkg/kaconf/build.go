@@ -14,7 +14,7 @@ import (
 // LoadOptions controls Load and Build.
 type LoadOptions struct {
 	Parse ParseOptions
-	// VRRPOnly mirrors keepalived -P/--vrrp: LVS, checker and BFD blocks are
+	// VRRPOnly mirrors keepalived -P/--vrrp: LVS and checker blocks are
 	// skipped with a single notice instead of being an error.
 	VRRPOnly bool
 	// Strict makes every fallback (a value keepalived 2.2.7 replaces with

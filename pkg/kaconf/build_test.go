@@ -376,16 +376,16 @@ func TestUnknownKeywordSuggestion(t *testing.T) {
 
 func TestLVSBlocks(t *testing.T) {
 	src := "virtual_server 192.0.2.1 80 {\n  real_server 192.0.2.2 80 {\n    TCP_CHECK {\n    }\n  }\n}\n" +
-		"bfd_instance b {\n}\n" + instanceSrc("# x")
+		"SSL {\n}\n" + instanceSrc("# x") // bfd_instance is run since issue 10 (bfd.go)
 	tests := []struct {
 		vrrpOnly bool
 		want     []Diagnostic
 	}{
 		{false, []Diagnostic{
 			{Pos: Pos{"t.conf", 1, 1}, Severity: SevError, Msg: "virtual_server: govrrp does not provide LVS/checkers/BFD; run with --vrrp (keepalived -P) to ignore these blocks"},
-			{Pos: Pos{"t.conf", 7, 1}, Severity: SevError, Msg: "bfd_instance: govrrp does not provide LVS/checkers/BFD; run with --vrrp (keepalived -P) to ignore these blocks"},
+			{Pos: Pos{"t.conf", 7, 1}, Severity: SevError, Msg: "SSL: govrrp does not provide LVS/checkers/BFD; run with --vrrp (keepalived -P) to ignore these blocks"},
 		}},
-		{true, []Diagnostic{{Pos: Pos{"t.conf", 1, 1}, Severity: SevNotice, Msg: "virtual_server: LVS/checker/BFD blocks are ignored (--vrrp)"}}},
+		{true, []Diagnostic{{Pos: Pos{"t.conf", 1, 1}, Severity: SevNotice, Msg: "virtual_server: LVS/checker blocks are ignored (--vrrp)"}}},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint("vrrpOnly=", tt.vrrpOnly), func(t *testing.T) {

@@ -14,6 +14,8 @@ type Config struct {
 	TrackFiles     map[string]*TrackFile
 	TrackProcesses map[string]*TrackProcess
 	SyncGroups     []*SyncGroup
+	// BFDInstances are the bfd_instance blocks by name (bfd.go).
+	BFDInstances map[string]*BFDInstance
 	// StaticIPAddresses are installed at start and removed at stop;
 	// StaticRoutes and StaticRules are those lines raw (the daemon installs
 	// the typed StaticRouteSpecs / StaticRuleSpecs below).
@@ -358,6 +360,7 @@ type SyncGroup struct {
 	TrackInterfaces                                             []TrackRef
 	TrackFiles                                                  []TrackRef
 	TrackProcesses                                              []TrackRef
+	TrackBFDs                                                   []TrackRef // track_bfd (bfd.go)
 	Notify, NotifyMaster, NotifyBackup, NotifyFault, NotifyStop string
 	SmtpAlert                                                   bool
 	SmtpAlertSet                                                bool             // smtp_alert given

@@ -29,6 +29,7 @@ func derive(c *ctx, cfg *Config) {
 	}
 	deriveSyncGroups(c, cfg)
 	dropEmptySyncGroups(cfg)
+	deriveBFD(c, cfg) // bfd.go
 }
 
 func deriveInstance(c *ctx, g *GlobalDefs, in *Instance) {

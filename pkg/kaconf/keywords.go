@@ -13,7 +13,7 @@ const (
 	Supported Status = iota
 	// ParsedOnly: parsed and validated, not yet acted on.
 	ParsedOnly
-	// Rejected: recognised by name and refused (LVS/BFD blocks, keywords of
+	// Rejected: recognised by name and refused (LVS/checker blocks, keywords of
 	// keepalived newer than 2.2 that govrrp does not implement).
 	Rejected
 	// Ignored: recognised and ignored with a diagnostic, as keepalived
@@ -248,7 +248,7 @@ func Keywords() []KeywordInfo {
 	for _, f := range []func() []KeywordInfo{
 		topTable.infos, globalTable.infos, instanceTable.infos, authTable.infos, authHMACTable.infos,
 		scriptTable.infos, trackFileTable.infos, trackProcessTable.infos, syncGroupTable.infos,
-		garpGroupTable.infos,
+		garpGroupTable.infos, bfdTable.infos,
 	} {
 		part := f()
 		sort.SliceStable(part, func(i, j int) bool { return part[i].Name < part[j].Name })

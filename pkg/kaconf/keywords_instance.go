@@ -153,7 +153,7 @@ var instanceTable = newTable("vrrp_instance", instanceSink, []kwI{
 	iTrack("track_script", -253, 253, "vrrp_scripts to track (weight defaults to the script's)", func(in *Instance) *[]TrackRef { return &in.TrackScripts }).with(Supported),
 	iTrack("track_file", -254, 254, "track_files to track (weight defaults to the file's)", func(in *Instance) *[]TrackRef { return &in.TrackFiles }).with(Supported),
 	iTrack("track_process", -254, 254, "vrrp_track_processes to track", func(in *Instance) *[]TrackRef { return &in.TrackProcesses }).with(Supported),
-	iTrack("track_bfd", -253, 253, "BFD instances to track (govrrp has no BFD)", func(in *Instance) *[]TrackRef { return &in.TrackBFDs }),
+	iTrack("track_bfd", -253, 253, "bfd_instances to track: weight while up (negative: while down), 0 = FAULT while down", func(in *Instance) *[]TrackRef { return &in.TrackBFDs }).with(Supported),
 	iScript("notify", "script for every transition", func(in *Instance, s string) { in.Notify = s }).with(Supported),
 	iScript("notify_master", "script on MASTER", func(in *Instance, s string) { in.NotifyMaster = s }).with(Supported),
 	iScript("notify_backup", "script on BACKUP", func(in *Instance, s string) { in.NotifyBackup = s }).with(Supported),

@@ -69,6 +69,11 @@ func TestSupportedKeywords(t *testing.T) {
 		"global_defs.enable_snmp_rfc", "global_defs.enable_snmp_vrrp", "global_defs.enable_snmp_keepalived", "global_defs.enable_snmp_rfcv2", "global_defs.enable_snmp_rfcv3", "global_defs.enable_traps", "global_defs.snmp_socket",
 		// keepalived's D-Bus interface (internal/dbusapi, daemon/dbus.go)
 		"global_defs.dbus_service_name", "global_defs.enable_dbus",
+		// BFD sessions (internal/bfd) and track_bfd (kaconf/bfd.go, daemon/bfd.go)
+		"top.bfd_instance", "bfd_instance.checker", "bfd_instance.hoplimit", "bfd_instance.idle_tx", "bfd_instance.max_hops",
+		"bfd_instance.min_rx", "bfd_instance.min_tx", "bfd_instance.multiplier", "bfd_instance.neighbor_ip", "bfd_instance.neighbour_ip",
+		"bfd_instance.passive", "bfd_instance.source_ip", "bfd_instance.ttl", "bfd_instance.vrrp", "bfd_instance.weight",
+		"vrrp_instance.track_bfd", "vrrp_sync_group.track_bfd",
 	}
 	sort.Strings(want) // rows are added by several features; keep the list readable
 	var got []string

@@ -6,7 +6,7 @@ type kwTop = keyword[*Config]
 
 func topSink(cfg *Config, r Raw) { cfg.Global.Other = append(cfg.Global.Other, r) }
 
-// lvsBlock is recognised and skipped whole: govrrp has no LVS/checker/BFD.
+// lvsBlock is recognised and skipped whole: govrrp has no LVS/checker.
 func lvsBlock(name, doc string) kwTop {
 	return kwTop{name: name, args: "... { }", max: -1, block: true, status: Rejected, doc: doc, fn: skipLVS}
 }
@@ -39,7 +39,7 @@ var topTable = newTable("top", topSink, []kwTop{
 	lvsBlock("virtual_server", "LVS virtual server: govrrp does not provide LVS (run with --vrrp)"),
 	lvsBlock("virtual_server_group", "LVS virtual server group: skipped"),
 	lvsBlock("real_server", "LVS real server: skipped"),
-	lvsBlock("bfd_instance", "BFD instance: skipped"),
+	{name: "bfd_instance", args: "NAME { }", min: 1, max: 1, block: true, status: Supported, doc: "an RFC 5880 BFD session, run by govrrp's internal/bfd (see the bfd_instance rows)", fn: topBFD},
 	lvsBlock("SSL", "checker SSL settings: skipped"),
 	lvsBlock("HTTP_GET", "checker: skipped"),
 	lvsBlock("SSL_GET", "checker: skipped"),
@@ -53,7 +53,7 @@ var topTable = newTable("top", topSink, []kwTop{
 	lvsBlock("FILE_CHECK", "checker: skipped"),
 })
 
-// skipLVS reports an LVS/checker/BFD block: an error unless VRRPOnly, where a
+// skipLVS reports an LVS/checker block: an error unless VRRPOnly, where a
 // single notice covers the whole file.
 func skipLVS(c *ctx, n *Node, cfg *Config) {
 	cfg.Skipped = append(cfg.Skipped, raw(n))
@@ -63,7 +63,7 @@ func skipLVS(c *ctx, n *Node, cfg *Config) {
 	}
 	if !c.lvsSeen {
 		c.lvsSeen = true
-		c.noticef(n.Pos(), "%s: LVS/checker/BFD blocks are ignored (--vrrp)", n.Keyword.Text)
+		c.noticef(n.Pos(), "%s: LVS/checker blocks are ignored (--vrrp)", n.Keyword.Text)
 	}
 }
 

@@ -116,7 +116,7 @@ var syncGroupTable = newTable("vrrp_sync_group", nil, []kwSG{
 	sgTrack("track_script", -253, 253, func(g *SyncGroup) *[]TrackRef { return &g.TrackScripts }),
 	sgTrack("track_file", -254, 254, func(g *SyncGroup) *[]TrackRef { return &g.TrackFiles }),
 	sgTrack("track_process", -254, 254, func(g *SyncGroup) *[]TrackRef { return &g.TrackProcesses }),
-	{name: "track_bfd", args: "{ ... }", block: true, status: ParsedOnly, doc: "BFD (not provided)"},
+	sgTrack("track_bfd", -253, 253, func(g *SyncGroup) *[]TrackRef { return &g.TrackBFDs }),
 	sgScript("notify", func(g *SyncGroup, s string) { g.Notify = s }),
 	sgScript("notify_master", func(g *SyncGroup, s string) { g.NotifyMaster = s }),
 	sgScript("notify_backup", func(g *SyncGroup, s string) { g.NotifyBackup = s }),

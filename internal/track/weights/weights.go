@@ -36,9 +36,13 @@ const MaxWeight = 253
 
 // Effect is what one tracked object's result does to an instance:
 // keepalived's rules.
-//   - script, interface, process: a positive weight is added while up, a
-//     negative one while down; reverse swaps up and down; weight 0 means
-//     FAULT while down (with reverse: while up).
+//   - script, interface, process, BFD: a positive weight counts while up, a
+//     negative one while down; reverse negates the amount but not when it
+//     counts (keepalived 2.2.7, observed: a failing script with
+//     "weight -20 reverse" starts the instance at +20, a passing one with
+//     "weight 7 reverse" at -7, a failing "weight 20 reverse" changes
+//     nothing; interfaces alike). Weight 0 means FAULT while down, with
+//     reverse while up.
 //   - file: weight 0 means FAULT for any non-zero value; otherwise
 //     value*weight (negated with reverse) is added, and a result below -253
 //     is FAULT.
@@ -49,12 +53,20 @@ func Effect(u Use, r track.Result) (delta int, fault bool) {
 	if u.Key.Kind == track.KindFile {
 		return fileEffect(u, r)
 	}
-	up := r.OK != u.Reverse
-	switch {
-	case u.Weight == 0:
-		return 0, !up
-	case u.Weight > 0 && up, u.Weight < 0 && !up:
-		return u.Weight, false
+	return stateEffect(u, r)
+}
+
+// stateEffect is the rule for objects that are up or down (see Effect).
+func stateEffect(u Use, r track.Result) (int, bool) {
+	if u.Weight == 0 {
+		return 0, r.OK == u.Reverse
+	}
+	w := u.Weight
+	if u.Reverse {
+		w = -w
+	}
+	if (u.Weight > 0) == r.OK {
+		return w, false
 	}
 	return 0, false
 }
@@ -99,7 +111,18 @@ func Uses(c *kaconf.Instance, ifname string, src netip.Addr) []Use {
 		// keepalived's track_src_ip: FAULT while the advert source is gone.
 		out = append(out, Use{Key: Key{track.KindInterface, track.AddrResultName(src)}, Primary: true})
 	}
-	return appendRefs(out, c.TrackInterfaces, c.TrackScripts, c.TrackFiles, c.TrackProcesses)
+	out = appendRefs(out, c.TrackInterfaces, c.TrackScripts, c.TrackFiles, c.TrackProcesses)
+	return appendBFD(out, c.TrackBFDs)
+}
+
+// appendBFD appends track_bfd references: weight and reverse as for a
+// script (keepalived.conf(5): positive weights count while the session is
+// up, negative ones while it is down; 0 is FAULT while down).
+func appendBFD(out []Use, refs []kaconf.TrackRef) []Use {
+	for _, r := range refs {
+		out = append(out, Use{Key: Key{track.KindBFD, r.Name}, Weight: r.Weight, Reverse: r.Reverse, Pos: r.Pos})
+	}
+	return out
 }
 
 // appendRefs appends the uses of track_interface, track_script, track_file
@@ -128,7 +151,7 @@ func GroupUses(cfg *kaconf.Config, instance string) []Use {
 		if !slices.Contains(g.Group, instance) {
 			continue
 		}
-		return appendRefs(nil, g.TrackInterfaces, g.TrackScripts, g.TrackFiles, g.TrackProcesses)
+		return appendBFD(appendRefs(nil, g.TrackInterfaces, g.TrackScripts, g.TrackFiles, g.TrackProcesses), g.TrackBFDs)
 	}
 	return nil
 }

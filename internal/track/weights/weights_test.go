@@ -39,8 +39,15 @@ func TestEffect(t *testing.T) {
 		{"positive weight nothing while down", script(20, false), down, want{0, false}},
 		{"negative weight nothing while up", script(-60, false), up, want{0, false}},
 		{"negative weight subtracted while down", script(-60, false), down, want{-60, false}},
-		{"positive reverse: added while down", script(20, true), down, want{20, false}},
-		{"negative reverse: subtracted while up", script(-60, true), up, want{-60, false}},
+		// keepalived 2.2.7 (observed, "Changing effective priority"):
+		// reverse negates the weight; its sign still says when it counts.
+		{"positive reverse: subtracted while up", script(7, true), up, want{-7, false}},
+		{"positive reverse: nothing while down", script(20, true), down, want{0, false}},
+		{"negative reverse: added while down", script(-20, true), down, want{20, false}},
+		{"negative reverse: nothing while up", script(-30, true), up, want{0, false}},
+		{"interface positive reverse: subtracted while up", Use{Key: Key{track.KindInterface, "rb"}, Weight: 10, Reverse: true}, up, want{-10, false}},
+		{"interface negative reverse: added while down", Use{Key: Key{track.KindInterface, "rc"}, Weight: -15, Reverse: true}, down, want{15, false}},
+		{"interface positive reverse: nothing while down", Use{Key: Key{track.KindInterface, "rc"}, Weight: 15, Reverse: true}, down, want{0, false}},
 		{"own interface down: FAULT", Use{Key: Key{track.KindInterface, "eth0"}, Primary: true}, down, want{0, true}},
 		{"own interface up", Use{Key: Key{track.KindInterface, "eth0"}, Primary: true}, up, want{0, false}},
 		{"file weight 0, zero: ok", file(0, false), val(0), want{0, false}},
