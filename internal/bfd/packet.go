@@ -3,6 +3,7 @@ package bfd
 import (
 	"encoding/binary"
 	"errors"
+	"strconv"
 	"time"
 )
 
@@ -170,4 +171,16 @@ func (s State) String() string {
 		return "Up"
 	}
 	return "State(?)"
+}
+
+// DiagName names an RFC 5880 4.1 diagnostic code for logs and status
+// ("diag N" for codes the RFC does not define).
+func DiagName(d uint8) string {
+	names := [...]string{"no diagnostic", "control detection time expired", "echo function failed",
+		"neighbor signaled session down", "forwarding plane reset", "path down", "concatenated path down",
+		"administratively down", "reverse concatenated path down"}
+	if int(d) < len(names) {
+		return names[d]
+	}
+	return "diag " + strconv.Itoa(int(d))
 }

@@ -131,3 +131,14 @@ func BenchmarkReceiveGarbage(b *testing.B) {
 		b.Fatal("nothing counted")
 	}
 }
+
+// Diagnostic names are RFC 5880 4.1's; an undefined code says its number.
+func TestDiagName(t *testing.T) {
+	for d, want := range map[uint8]string{DiagNone: "no diagnostic", DiagTimeExpired: "control detection time expired",
+		DiagNeighborDown: "neighbor signaled session down", DiagAdminDown: "administratively down",
+		8: "reverse concatenated path down", 31: "diag 31"} {
+		if got := DiagName(d); got != want {
+			t.Errorf("DiagName(%d) = %q, want %q", d, got, want)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -117,20 +116,9 @@ func (f *bfdForwarder) run(post func(track.Result) bool) {
 func bfdResult(e bfd.Event) track.Result {
 	detail := e.State.String()
 	if e.Diag != 0 {
-		detail += ", " + bfdDiag(e.Diag)
+		detail += ", " + bfd.DiagName(e.Diag)
 	}
 	return track.Result{Kind: track.KindBFD, Name: e.Name, OK: e.Up, Detail: detail, Method: "bfd", At: e.At}
-}
-
-// bfdDiag names an RFC 5880 4.1 diagnostic code.
-func bfdDiag(d uint8) string {
-	names := [...]string{"no diagnostic", "control detection time expired", "echo function failed",
-		"neighbor signaled session down", "forwarding plane reset", "path down", "concatenated path down",
-		"administratively down", "reverse concatenated path down"}
-	if int(d) < len(names) {
-		return names[d]
-	}
-	return "diag " + strconv.Itoa(int(d))
 }
 
 // bfdConfigs is every bfd_instance of cfg as the engine takes it.
@@ -224,7 +212,7 @@ func bfdSessionRow(s bfd.SessionStatus) control.BFDSession {
 		DetectUs: s.DetectTime.Microseconds(), LocalDisc: s.LocalDisc, RemoteDisc: s.RemoteDisc,
 		RxPackets: s.RxPackets, TxPackets: s.TxPackets, Dropped: s.Dropped}
 	if s.LastDiag != 0 {
-		row.LastDiag = bfdDiag(s.LastDiag)
+		row.LastDiag = bfd.DiagName(s.LastDiag)
 	}
 	return row
 }
