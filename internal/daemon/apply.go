@@ -433,6 +433,7 @@ type reloadOutcome struct {
 // that apply refuses, changes nothing: the running configuration stays.
 func (d *Daemon) reload(why string) reloadOutcome {
 	d.log.Info("reloading", "trigger", why, "config", d.configPath)
+	defer d.holdProcess()() // reading the file too is not real-time (procsched.go)
 	d.sdReloading()
 	defer d.sdReady() // READY=1 also after a rejected file: the old one runs
 	running := d.cfg

@@ -64,6 +64,8 @@ func (d *Daemon) run(ctx context.Context, o Options, sig signals) error {
 	defer d.stopLease()
 	defer d.acceptClose() // runs after shutdown removed the VIPs
 	defer d.dbusClose()   // VrrpStopped first of all after the shutdown (dbus.go)
+
+	endStartup := d.holdProcess() // start-up is not real-time (procsched.go)
 	if _, err := d.apply(d.cfg); err != nil {
 		return err
 	}
@@ -76,6 +78,7 @@ func (d *Daemon) run(ctx context.Context, o Options, sig signals) error {
 	}
 	d.sdActive = true
 	d.sdReady()
+	endStartup()
 	var watchdog <-chan time.Time
 	if every := watchdogEvery(); every > 0 {
 		t := time.NewTicker(every)

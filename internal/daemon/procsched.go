@@ -44,8 +44,9 @@ func (d *Daemon) applyProcess(cfg *kaconf.Config, startup bool) error {
 	return nil
 }
 
-// holdProcess runs the rest of an apply at SCHED_OTHER (procsched.Hold):
-// call the returned func when done.
+// holdProcess runs the work until the returned func is called at
+// SCHED_OTHER (procsched.Hold): start-up until READY, each reload, each
+// apply. Holds nest: only the outermost release restores the priority.
 func (d *Daemon) holdProcess() func() {
 	if d.proc == nil {
 		return func() {}

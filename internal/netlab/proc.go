@@ -102,7 +102,24 @@ func (p *Proc) reap() {
 	if err != nil && !errors.As(err, &ee) {
 		p.waitErr = fmt.Errorf("netlab: wait %s on %s: %w", p.name, p.host, err)
 	}
+	p.logEnd()
 	close(p.done)
+}
+
+// logEnd appends how the process ended to its log, so that a test's log
+// tail tells a crash from a kill (SIGKILL from RLIMIT_RTTIME, the OOM
+// killer) from a clean exit.
+func (p *Proc) logEnd() {
+	f, err := os.OpenFile(p.logPath, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	how := "nil process state"
+	if st := p.cmd.ProcessState; st != nil {
+		how = st.String() // "exit status 1", "signal: killed"
+	}
+	fmt.Fprintf(f, "--- netlab %s: %s on %s ended: %s ---\n", time.Now().Format(time.RFC3339Nano), p.name, p.host, how)
 }
 
 // exitCode follows the shell: 128+signal for a process killed by a signal.

@@ -25,6 +25,11 @@
 //     min_auto_priority_delay), from vrrp_rt_priority or from 0 (switching to
 //     SCHED_RR at 1), never beyond max_auto_priority; it never falls until a
 //     reload.
+//   - While held (Hold: the daemon's start-up, reloads and applies) every
+//     thread is SCHED_OTHER, whatever Apply set meanwhile; the release
+//     collects the held work's garbage before the real-time policy returns.
+//   - GOMAXPROCS follows the CPU set after each Apply (never more Ps than
+//     CPUs for real-time threads to share), unless the environment sets it.
 //   - Only the daemon calls Apply (start-up and reload); nothing here runs
 //     in tests of other packages. The package never starts a busy loop.
 package procsched

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"sync"
 	"time"
 
@@ -47,7 +48,7 @@ func New(log *slog.Logger) (*Manager, error) {
 	}
 	mask := unix.Umask(0)
 	unix.Umask(mask)
-	m := &Manager{log: log, base: baseline{thread: t, rttime: rl, umask: mask}}
+	m := &Manager{log: log, base: baseline{thread: t, rttime: rl, umask: mask, procsFromEnv: procsFromEnv()}}
 	m.want = t
 	return m, nil
 }
@@ -98,6 +99,7 @@ func (m *Manager) applyLocked() error {
 	if err := m.allThreads(); err != nil {
 		return err
 	}
+	m.matchProcs()
 	if m.rt == 0 {
 		m.restoreRTTime()
 	}
@@ -176,28 +178,49 @@ func (m *Manager) nameErr(err error) error {
 
 // Hold puts every thread at SCHED_OTHER (the other knobs stay) until the
 // returned release runs, which restores the real-time priority. The daemon
-// holds while it applies a configuration: building hundreds of instances is
-// CPU work without blocking that RLIMIT_RTTIME's default 10 ms would punish
+// holds for its start-up and for each reload: parsing a file and building
+// instances is CPU work without blocking, and a Go thread never blocks while
+// goroutines are runnable, so RLIMIT_RTTIME's default 10 ms would punish it
 // with SIGKILL (keepalived 2.2.7's child is killed so at start with 255
 // instances and vrrp_rt_priority, measured; its parent restarts it 32 s
-// later). Without a real-time priority Hold does nothing.
+// later). An Apply while held takes effect at release. Release first
+// collects the garbage of the held work (runtime.GC, which also finishes
+// the sweep) while still SCHED_OTHER, so no GC or sweep backlog runs real-time
+// right after it: the kills seen before this, at start with one instance,
+// were in the runtime's background sweeper.
 func (m *Manager) Hold() (release func()) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.held || m.want.policy == unix.SCHED_NORMAL {
+	if m.held {
 		return func() {}
 	}
 	m.held = true
-	if err := m.allThreads(); err != nil {
-		m.log.Error("lowering to SCHED_OTHER for the configuration work", "err", err)
-	}
+	m.lowerOrRestoreLocked("lowering to SCHED_OTHER for the configuration work")
 	return func() {
+		m.mu.Lock()
+		rt := m.realtimeLocked()
+		m.mu.Unlock()
+		if rt {
+			runtime.GC() // unlocked: Stats and the sweeper need not wait for it
+		}
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		m.held = false
-		if err := m.allThreads(); err != nil {
-			m.log.Error("restoring the real-time priority", "err", err)
-		}
+		m.lowerOrRestoreLocked("restoring the real-time priority")
+	}
+}
+
+// realtimeLocked says whether the threads are to be real-time (held or not).
+func (m *Manager) realtimeLocked() bool { return m.want.policy != unix.SCHED_NORMAL }
+
+// lowerOrRestoreLocked gives every thread m.current() after held changed;
+// without a real-time priority there is nothing to change.
+func (m *Manager) lowerOrRestoreLocked(what string) {
+	if !m.realtimeLocked() {
+		return
+	}
+	if err := m.allThreads(); err != nil {
+		m.log.Error(what, "err", err)
 	}
 }
 

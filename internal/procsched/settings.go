@@ -112,6 +112,9 @@ type baseline struct {
 	thread threadAttr
 	rttime unix.Rlimit
 	umask  int
+	// procsFromEnv: GOMAXPROCS was set by the operator, so the CPU set
+	// does not resize it.
+	procsFromEnv bool
 }
 
 // want is the thread state for s at real-time priority rt (rt is

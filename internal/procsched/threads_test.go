@@ -79,6 +79,8 @@ func helperMain() {
 		case "stats":
 			b, _ := json.Marshal(m.Stats())
 			fmt.Println(string(b))
+		case "procs":
+			fmt.Println(runtime.GOMAXPROCS(0))
 		}
 	}
 	m.Close()
@@ -116,8 +118,14 @@ func needRoot(t *testing.T) {
 
 func startHelper(t *testing.T) *helper {
 	t.Helper()
+	return startHelperEnv(t, os.Environ())
+}
+
+// startHelperEnv starts a helper with env (plus the helper switch).
+func startHelperEnv(t *testing.T, env []string) *helper {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), helperEnv+"=1")
+	cmd.Env = append(env, helperEnv+"=1")
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -425,4 +433,59 @@ func TestHold(t *testing.T) {
 		t.Fatal(got)
 	}
 	waitThreads(t, pid, len(before)+1, func(th procThread) bool { return th.policy == 2 && th.rtprio == 4 && th.cpus == "1" })
+}
+
+// TestProcsFollowCPUSet: vrrp_cpu_affinity resizes GOMAXPROCS at once (the
+// runtime would take about a second, and real-time threads sharing a CPU
+// meanwhile get killed by RLIMIT_RTTIME), a reload without it gives the CPUs
+// back, and an operator's GOMAXPROCS is never touched.
+func TestProcsFollowCPUSet(t *testing.T) {
+	needRoot(t)
+	if runtime.NumCPU() < 2 {
+		t.Skip("needs 2 CPUs")
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GOMAXPROCS=") {
+			env = append(env, kv)
+		}
+	}
+	h := startHelperEnv(t, env)
+	start := h.do("procs")
+	h.apply(Settings{CPUs: []int{0}})
+	if got := h.do("procs"); got != "1" {
+		t.Errorf("GOMAXPROCS = %s on one CPU (was %s), want 1", got, start)
+	}
+	h.apply(Settings{})
+	if got := h.do("procs"); got != start {
+		t.Errorf("GOMAXPROCS = %s after the CPU set was removed, want the start-up %s", got, start)
+	}
+
+	pinned := startHelperEnv(t, append(env, "GOMAXPROCS=2"))
+	pinned.apply(Settings{CPUs: []int{0}})
+	if got := pinned.do("procs"); got != "2" {
+		t.Errorf("GOMAXPROCS = %s with GOMAXPROCS=2 in the environment, want 2 (the operator's)", got)
+	}
+}
+
+// TestHoldBeforeApply: the daemon holds before its first Apply (start-up),
+// so a real-time priority applied while held waits for the release.
+func TestHoldBeforeApply(t *testing.T) {
+	needRoot(t)
+	h := startHelper(t)
+	pid := h.cmd.Process.Pid
+	if got := h.do("hold"); got != "ok" {
+		t.Fatal(got)
+	}
+	h.apply(Settings{RTPriority: 4, CPUs: []int{1}, RTTime: 400000})
+	n := len(waitThreads(t, pid, 1, func(th procThread) bool { return th.cpus == "1" }))
+	for _, th := range readProcThreads(t, pid) {
+		if th.policy != 0 {
+			t.Errorf("thread %+v is real-time while held", th)
+		}
+	}
+	if got := h.do("release"); got != "ok" {
+		t.Fatal(got)
+	}
+	waitThreads(t, pid, n, func(th procThread) bool { return th.policy == 2 && th.rtprio == 4 && th.cpus == "1" })
 }
