@@ -42,6 +42,14 @@ import (
 //   - The generation posted is the one the loop armed; the loop drops stale
 //     ones (fsm generations, instance.timerDue) as for any timer.
 //   - Cost: a scan is O(entries of the socket), ~10 ns each.
+//   - Silence is only declared on what the reader has seen. When an entry's
+//     deadline has passed but the socket still holds unread adverts, or its
+//     reader is dispatching a batch (transport.ReadProgress), the expiry
+//     waits, re-checked every catchUpPoll, until the reader has once found
+//     the queue empty: an advert that arrived before the deadline then has
+//     its heard stamp, as it would have with a reader that never lags. The
+//     wait ends after at most the entry's own Master_Down_Interval (a
+//     reader that stopped must not stop the takeover).
 
 // downState is the daemon's set of master-down schedules, one per socket.
 // The map is the loop's.
@@ -59,7 +67,18 @@ type downSched struct {
 	at      time.Time   // when timer fires; zero when stopped or firing
 	entries []*instance
 	fires   uint64 // scans run (tests, profiles)
+
+	// behindSince is when a scan first held expiries back because the
+	// reader was behind (zero: not waiting), behindDrains the reader's
+	// drain count then; waits counts those holds (tests, status).
+	behindSince  time.Time
+	behindDrains uint64
+	waits        uint64
 }
+
+// catchUpPoll is how often a held-back expiry looks again whether the
+// reader has caught up (it takes about one recvmmsg of 32 adverts).
+const catchUpPoll = time.Millisecond
 
 // downEntry is an instance's place on a schedule. loopSched is the loop's
 // (the schedule it last armed the instance on, so the loop knows whose mu
@@ -182,6 +201,7 @@ func (s *downSched) scan(now time.Time) []expiry {
 	s.at = time.Time{}
 	var out []expiry
 	var next time.Time
+	behind := behindUnknown
 	for i := 0; i < len(s.entries); {
 		in := s.entries[i]
 		e := &in.fast.down
@@ -190,19 +210,69 @@ func (s *downSched) scan(now time.Time) []expiry {
 		}
 		due := in.fast.base.Add(time.Duration(e.armedAt) + e.armDown)
 		if !due.After(now) {
-			out = append(out, expiry{in: in, gen: e.gen})
-			s.remove(in) // the last entry moved to i: look at i again
-			continue
+			if behind == behindUnknown {
+				behind = s.readerBehind(now)
+			}
+			if behind == behindYes && now.Sub(due) < e.armDown {
+				due = now.Add(catchUpPoll) // held back: look again soon
+			} else {
+				out = append(out, expiry{in: in, gen: e.gen})
+				s.remove(in) // the last entry moved to i: look at i again
+				continue
+			}
 		}
 		if next.IsZero() || due.Before(next) {
 			next = due
 		}
 		i++
 	}
+	if behind != behindYes {
+		s.behindSince = time.Time{} // nothing held back: the next hold asks afresh
+	}
 	if !next.IsZero() {
 		s.reset(now, next)
 	}
 	return out
+}
+
+// behindness is readerBehind's answer, computed at most once per scan.
+type behindness uint8
+
+const (
+	behindUnknown behindness = iota
+	behindNo
+	behindYes
+)
+
+// readerBehind says whether adverts that arrived by now may still lack
+// their heard stamps: the reader has not found the socket's queue empty
+// since the first scan that asked (or, on the first asking, something is
+// queued or being dispatched). mu held.
+func (s *downSched) readerBehind(now time.Time) behindness {
+	p, ok := s.mux.ReadProgress()
+	if !ok {
+		return behindNo
+	}
+	if s.behindSince.IsZero() {
+		if !p.Pending {
+			return behindNo
+		}
+		s.behindSince, s.behindDrains = now, p.Drains
+		s.waits++
+		return behindYes
+	}
+	if p.Drains != s.behindDrains {
+		return behindNo // drained since: the stamps read in this scan are final
+	}
+	return behindYes
+}
+
+// catchUpWaits is how many times expiries were held back for the reader
+// (tests).
+func (s *downSched) catchUpWaits() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.waits
 }
 
 // scans is how many times the schedule's timer fired (tests).

@@ -274,3 +274,140 @@ func BenchmarkMasterDownScan(b *testing.B) {
 	s.timer.Stop()
 	s.mu.Unlock()
 }
+
+// stallableBackup starts a BACKUP of one VRRPv3 instance (VRID 1, 100 ms)
+// on seg and returns it with its socket, which the test can stall
+// (transport.SegmentConn.StallReads), and the master's conn and address,
+// after ten adverts heard.
+func stallableBackup(t *testing.T, seg *transport.Segment) (*node, *transport.SegmentConn, *transport.SegmentConn, netip.Addr) {
+	t.Helper()
+	var sock *transport.SegmentConn
+	b := startNodeWith(t, seg, "192.0.2.12", backupsConf(1), func(dp *deps) {
+		listen := dp.listen
+		dp.listen = func(c transport.Config) (transport.Conn, error) {
+			cn, err := listen(c)
+			if sc, ok := cn.(*transport.SegmentConn); ok {
+				sock = sc
+			}
+			return cn, err
+		}
+	})
+	b.state()
+	src := netip.MustParseAddr("192.0.2.11")
+	master := seg.Attach(src).(*transport.SegmentConn)
+	for range 10 {
+		sendV3For(t, master, src, 1, 150, 100*time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
+	}
+	synctest.Wait()
+	if sock == nil {
+		t.Fatal("no socket captured")
+	}
+	if st := b.instState(1); st != "BACKUP" {
+		t.Fatalf("hearing its master the instance is %s", st)
+	}
+	return b, sock, master, src
+}
+
+// catchUpWaits sums the schedules' held-back expiries.
+func (n *node) catchUpWaits() (w uint64) {
+	n.onLoop(func() {
+		for _, sc := range n.d.downs.scheds {
+			w += sc.catchUpWaits()
+		}
+	})
+	return w
+}
+
+// TestMasterDownWaitsForTheReader: Master_Down_Timer expires on silence,
+// not on a reader that the scheduler has not run. Adverts that reached the
+// socket before the deadline but were still unread count once read (the
+// spurious takeovers of govrrp backups at 255 instances at 10 ms, with
+// keepalived's backups of the same master at none, were this); a silent
+// master is still taken over exactly on time while nothing waits in the
+// socket; and a reader that never comes back delays the takeover by at
+// most one more Master_Down_Interval.
+func TestMasterDownWaitsForTheReader(t *testing.T) {
+	const interval = 100 * time.Millisecond
+	mdi := fsm.MasterDownInterval(100, interval)
+
+	t.Run("queued adverts count", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			seg := transport.NewSegment()
+			b, sock, master, src := stallableBackup(t, seg)
+			sock.StallReads(true)
+			for range 6 { // 600 ms of adverts, none read: beyond mdi
+				sendV3For(t, master, src, 1, 150, interval)
+				time.Sleep(interval)
+			}
+			synctest.Wait()
+			if st := b.instState(1); st != "BACKUP" {
+				t.Fatalf("took over (%s) while its master's adverts waited unread in the socket", st)
+			}
+			sock.StallReads(false)
+			synctest.Wait()
+			time.Sleep(mdi - time.Millisecond) // from the last advert, now read
+			if st := b.instState(1); st != "BACKUP" {
+				t.Errorf("after the reader caught up: %s", st)
+			}
+			if b.catchUpWaits() == 0 {
+				t.Error("no expiry was held back")
+			}
+			b.stop(t)
+		})
+	})
+
+	t.Run("silence is taken over on time", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			seg := transport.NewSegment()
+			b, sock, _, _ := stallableBackup(t, seg)
+			last := time.Now().Add(-interval) // the tenth advert
+			sock.StallReads(true)             // stalled, but nothing arrives
+			time.Sleep(time.Until(last.Add(mdi)) - time.Nanosecond)
+			if st := b.instState(1); st != "BACKUP" {
+				t.Fatalf("1 ns before Master_Down_Interval ran out: %s", st)
+			}
+			time.Sleep(time.Nanosecond)
+			if st := b.instState(1); st != "MASTER" {
+				t.Fatalf("when Master_Down_Interval ran out with nothing queued: %s", st)
+			}
+			if w := b.catchUpWaits(); w != 0 {
+				t.Errorf("%d expiries held back with an empty socket", w)
+			}
+			sock.StallReads(false)
+			b.stop(t)
+		})
+	})
+
+	t.Run("a reader that never comes back", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			seg := transport.NewSegment()
+			b, sock, master, src := stallableBackup(t, seg)
+			last := time.Now().Add(-interval)
+			sock.StallReads(true)
+			stop := make(chan struct{})
+			go func() { // the master goes on: the socket never empties
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(interval):
+						sendV3For(t, master, src, 1, 150, interval)
+					}
+				}
+			}()
+			cap := last.Add(2 * mdi)
+			time.Sleep(time.Until(cap) - time.Millisecond)
+			if st := b.instState(1); st != "BACKUP" {
+				t.Fatalf("before the hold-back's bound: %s", st)
+			}
+			time.Sleep(catchUpPoll + 2*time.Millisecond)
+			if st := b.instState(1); st != "MASTER" {
+				t.Fatalf("one Master_Down_Interval after the deadline, with the reader still stalled: %s", st)
+			}
+			close(stop)
+			sock.StallReads(false)
+			b.stop(t)
+		})
+	})
+}

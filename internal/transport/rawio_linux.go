@@ -34,6 +34,11 @@ type rawIO struct {
 	// SO_RXQ_OVFL message (rcvbuf_linux.go); read by any goroutine.
 	rdrops atomic.Uint32
 	batch  batchState // recvmmsg (batch_recv_linux.go), guarded by rmu
+	// reading is set from before a recvmmsg until its messages are
+	// dispatched; drains counts the recvmmsg calls that found the queue
+	// empty. Read by any goroutine (ReadProgress, progress_linux.go).
+	reading atomic.Bool
+	drains  atomic.Uint64
 
 	wmu    sync.Mutex // instances write concurrently; guards the w* fields
 	wmsg   unix.Msghdr

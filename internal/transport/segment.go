@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -42,6 +43,15 @@ type SegmentConn struct {
 	dlTimer  *time.Timer
 
 	send sendLock // every write holds it; a reservation across goroutines (reserve.go)
+
+	// ReadProgress (progress.go): queued counts packets put in inbox, taken
+	// the ones ReadFrom has taken and whose dispatch has ended (counted when
+	// the next ReadFrom begins), drains the ReadFroms that found nothing
+	// outstanding. stall (StallReads) holds ReadFrom back.
+	queued, taken, drains atomic.Uint64
+	reading               atomic.Bool // a packet was returned and the next ReadFrom has not begun
+	stallMu               sync.Mutex
+	stall                 chan struct{} // non-nil while stalled; closed on release
 }
 
 type segmentPacket struct {
@@ -99,9 +109,11 @@ func (s *Segment) deliver(from *SegmentConn, b []byte, src, dst netip.Addr, ttl 
 			continue
 		}
 		p := segmentPacket{b: slices.Clone(b), meta: Meta{Src: src, Dst: dst, TTL: ttl, Ifindex: to.ifindex}}
+		to.queued.Add(1) // before the packet can be taken (ReadProgress)
 		select {
 		case to.inbox <- p:
 		default:
+			to.queued.Add(^uint64(0)) // dropped: the queue is full
 		}
 	}
 }
@@ -125,11 +137,25 @@ func (c *SegmentConn) owns(a netip.Addr) bool {
 // ReadFrom returns the next message, ErrClosed after Close, or an error
 // wrapping os.ErrDeadlineExceeded after the read deadline.
 func (c *SegmentConn) ReadFrom(b []byte) (int, Meta, error) {
+	if c.reading.Swap(false) {
+		c.taken.Add(1) // the previous packet's dispatch has ended
+	}
+	if c.taken.Load() == c.queued.Load() {
+		c.drains.Add(1)
+	}
 	c.dlMu.Lock()
 	dl := c.deadline
 	c.dlMu.Unlock()
 	select {
 	case p := <-c.inbox:
+		c.reading.Store(true)
+		if ch := c.stalled(); ch != nil { // taken, not dispatched: still pending
+			select {
+			case <-ch:
+			case <-c.closed:
+				return 0, Meta{}, ErrClosed
+			}
+		}
 		return copy(b, p.b), p.meta, nil
 	case <-c.closed:
 		return 0, Meta{}, ErrClosed
@@ -204,4 +230,32 @@ func unzoned(addrs []netip.Addr) []netip.Addr {
 		out[i] = a.WithZone("")
 	}
 	return out
+}
+
+// ReadProgress reports packets delivered but not yet read and dispatched
+// (the Mux dispatches each before its next ReadFrom).
+func (c *SegmentConn) ReadProgress() ReadProgress {
+	taken := c.taken.Load()
+	return ReadProgress{Pending: c.queued.Load() > taken, Drains: c.drains.Load()}
+}
+
+// StallReads holds ReadFrom back while on, as a reader the scheduler does
+// not run would be: packets queue meanwhile (tests of what the daemon does
+// with adverts that arrived but were not read yet).
+func (c *SegmentConn) StallReads(on bool) {
+	c.stallMu.Lock()
+	defer c.stallMu.Unlock()
+	switch {
+	case on && c.stall == nil:
+		c.stall = make(chan struct{})
+	case !on && c.stall != nil:
+		close(c.stall)
+		c.stall = nil
+	}
+}
+
+func (c *SegmentConn) stalled() chan struct{} {
+	c.stallMu.Lock()
+	defer c.stallMu.Unlock()
+	return c.stall
 }
