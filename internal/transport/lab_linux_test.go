@@ -176,3 +176,15 @@ func ifindexIn(t testing.TB, ns, ifname string) int {
 	})
 	return idx
 }
+
+// multicastPair opens a multicast receiver on labIfB (ipv6 or not), whose
+// reads give up after 10 s, and a sender on labIfA.
+func (l *lab) multicastPair(t testing.TB, ipv6 bool) (rx, tx Conn) {
+	t.Helper()
+	rx = listenIn(t, l.nsB, Config{Interface: labIfB, IPv6: ipv6, Multicast: true})
+	tx = listenIn(t, l.nsA, Config{Interface: labIfA, IPv6: ipv6})
+	if err := rx.(ReadDeadliner).SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	return rx, tx
+}

@@ -12,11 +12,7 @@ func TestLinuxReadProgress(t *testing.T) {
 	l := newLab(t)
 	for _, fam := range labFamilies {
 		t.Run(fam.name, func(t *testing.T) {
-			rx := listenIn(t, l.nsB, Config{Interface: labIfB, IPv6: fam.ipv6, Multicast: true})
-			tx := listenIn(t, l.nsA, Config{Interface: labIfA, IPv6: fam.ipv6})
-			if err := rx.(ReadDeadliner).SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
-				t.Fatal(err)
-			}
+			rx, tx := l.multicastPair(t, fam.ipv6)
 			rp := rx.(progressReporter)
 			if p := rp.ReadProgress(); p.Pending {
 				t.Fatalf("pending before anything was sent: %+v", p)
