@@ -70,6 +70,10 @@ var (
 	marginBuckets = []float64{0, 0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1}
 	// vrrp_script run time, 1 ms .. 30 s (keepalived's timeouts are seconds).
 	scriptBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
+	// Send lateness of an aligned batch, 1 ms .. 1 s: a batch later than
+	// its backups' Master_Down_Interval minus one interval (26 ms at 10 ms
+	// adverts, 2.6 s at 1 s) costs a spurious takeover.
+	sendLateBuckets = []float64{0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1}
 )
 
 // Metrics is govrrp's Prometheus instrumentation. Its methods are safe for
@@ -84,6 +88,8 @@ type Metrics struct {
 	margin      *prometheus.HistogramVec // vrrp_instance
 	scriptTime  *prometheus.HistogramVec // script
 	scriptRuns  *prometheus.CounterVec   // script, result
+	sendLate    *prometheus.HistogramVec // interface, family (of the socket)
+	downWaits   *prometheus.CounterVec   // interface, family
 
 	// mu guards the observer caches. It is held for writing whenever a
 	// series is created or deleted, so a Forget can never leave a cached
@@ -133,10 +139,21 @@ func NewMetrics(reg prometheus.Registerer, p Provider) (*Metrics, error) {
 			Name: "govrrp_script_runs_total",
 			Help: "vrrp_script runs by result (ok: exit status 0; fail: non-zero, timeout or exec error).",
 		}, []string{"script", "result"}),
+		sendLate: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "govrrp_advert_batch_send_lateness_seconds",
+			Help: "How long after its schedule's due time a socket's batch of aligned adverts was written (sendmmsg returned). " +
+				"A batch later than the backups' Master_Down_Interval minus one interval makes them take over.",
+			Buckets: sendLateBuckets,
+		}, []string{"interface", "family"}),
+		downWaits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "govrrp_master_down_reader_waits_total",
+			Help: "Times a BACKUP's Master_Down_Timer ran out while adverts still waited unread in the socket, and waited for the reader. " +
+				"A rising rate: the receive side is starved of CPU.",
+		}, []string{"interface", "family"}),
 		gaps:    make(map[string]gapObservers),
 		scripts: make(map[string]scriptObservers),
 	}
-	for _, c := range []prometheus.Collector{newStatusCollector(p), m.transitions, m.advertGap, m.margin, m.scriptTime, m.scriptRuns} {
+	for _, c := range []prometheus.Collector{newStatusCollector(p), m.transitions, m.advertGap, m.margin, m.scriptTime, m.scriptRuns, m.sendLate, m.downWaits} {
 		if err := reg.Register(c); err != nil {
 			m.Unregister()
 			return nil, fmt.Errorf("metrics: %w", err)
@@ -155,6 +172,26 @@ func (m *Metrics) Unregister() {
 		m.reg.Unregister(c)
 	}
 	m.collectors = nil
+}
+
+// SendLateness is the observer of a socket's batch send lateness (seconds),
+// for its sender to keep: nil on a nil *Metrics. family is "inet" or
+// "inet6", as in govrrp_socket_adverts_dropped_total.
+func (m *Metrics) SendLateness(iface, family string) prometheus.Observer {
+	if m == nil {
+		return nil
+	}
+	return m.sendLate.WithLabelValues(iface, family)
+}
+
+// MasterDownWaits is the counter of a socket's master-down expiries that
+// waited for its reader, for the socket's schedule to keep: nil on a nil
+// *Metrics.
+func (m *Metrics) MasterDownWaits(iface, family string) prometheus.Counter {
+	if m == nil {
+		return nil
+	}
+	return m.downWaits.WithLabelValues(iface, family)
 }
 
 // Transition counts one state change of an instance (states as fsm.State's

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/govrrp/govrrp/internal/transport"
 )
 
@@ -41,8 +43,11 @@ type sockSender struct {
 	free chan *sendJob // the two job buffers between uses
 	name string        // interface/family, for the lateness log
 	late lateness      // written by the sender (advertsend_late.go)
-	log  *slog.Logger
-	once sync.Once // the lateness is logged once: by stopSender, or when the daemon's context ends
+	// lateObs is --metrics-listen's lateness histogram of the socket
+	// (govrrp_advert_batch_send_lateness_seconds); nil without metrics.
+	lateObs prometheus.Observer
+	log     *slog.Logger
+	once    sync.Once // the lateness is logged once: by stopSender, or when the daemon's context ends
 }
 
 // sendJob is one socket's batch of one tick, owned by the sender while in
@@ -98,6 +103,9 @@ func (d *Daemon) senderFor(c transport.Conn, b *advertBatch) *sockSender {
 		d.adverts.senders = map[transport.Conn]*sockSender{}
 	}
 	s := &sockSender{jobs: make(chan *sendJob, 1), free: make(chan *sendJob, 2), name: batchSocketName(b, c), log: d.log}
+	if st := d.batchSocketStats(b, c); st != nil && d.metrics != nil {
+		s.lateObs = d.metrics.SendLateness(st.Interface, st.Family)
+	}
 	s.free <- &sendJob{}
 	s.free <- &sendJob{}
 	d.adverts.senders[c] = s
@@ -157,7 +165,11 @@ func (s *sockSender) write(j *sendJob, log *slog.Logger) {
 		}
 	}
 	if !j.due.IsZero() {
-		s.late.record(time.Since(j.due))
+		late := time.Since(j.due)
+		s.late.record(late)
+		if s.lateObs != nil {
+			s.lateObs.Observe(max(late, 0).Seconds())
+		}
 	}
 	j.res.Release()
 	j.res = nil
@@ -178,6 +190,19 @@ func batchSocketName(b *advertBatch, c transport.Conn) string {
 		}
 	}
 	return "?"
+}
+
+// batchSocketStats is the socket statistics (interface, family) of c's
+// instances in b; nil when none is found.
+func (d *Daemon) batchSocketStats(b *advertBatch, c transport.Conn) *socketStats {
+	for _, it := range b.items {
+		if it.conn == c {
+			if u := d.socks[it.in.mux]; u != nil {
+				return u.stats
+			}
+		}
+	}
+	return nil
 }
 
 func (s *sockSender) logLate() { s.once.Do(func() { logLateness(s.log, s.name, &s.late) }) }

@@ -21,16 +21,7 @@ func TestSendLatenessPerSocket(t *testing.T) {
 		const per, p, delay = 8, 100 * time.Millisecond, 30 * time.Millisecond
 		seg := transport.NewSegment()
 		var slow atomic.Bool
-		a := startNodeWith(t, seg, "192.0.2.11", twoLinkConf(per, 150), func(dp *deps) {
-			inner := dp.listen
-			dp.listen = func(c transport.Config) (transport.Conn, error) {
-				conn, err := inner(c)
-				if err != nil {
-					return nil, err
-				}
-				return &slowConn{SegmentConn: conn.(*transport.SegmentConn), delay: delay, slow: &slow}, nil
-			}
-		})
+		a := startNodeWith(t, seg, "192.0.2.11", twoLinkConf(per, 150), slowListen(delay, &slow))
 		time.Sleep(time.Second + p/2) // masters, aligned
 		before := senderLateness(a)
 		slow.Store(true)
@@ -57,6 +48,76 @@ func TestSendLatenessPerSocket(t *testing.T) {
 				t.Errorf("%s: fast second's lateness buckets (-want +got):\n%s", name, diff)
 			}
 		}
+	})
+}
+
+// slowListen makes every socket's batch writes take delay while slow is
+// set (slowConn).
+func slowListen(delay time.Duration, slow *atomic.Bool) func(*deps) {
+	return func(dp *deps) {
+		inner := dp.listen
+		dp.listen = func(c transport.Config) (transport.Conn, error) {
+			conn, err := inner(c)
+			if err != nil {
+				return nil, err
+			}
+			return &slowConn{SegmentConn: conn.(*transport.SegmentConn), delay: delay, slow: slow}, nil
+		}
+	}
+}
+
+// TestSendLatenessMetric: --metrics-listen exports each socket's batch
+// lateness as govrrp_advert_batch_send_lateness_seconds{interface,family},
+// the same batches the sender's own histogram counts, at their lateness.
+func TestSendLatenessMetric(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const per, delay = 8, 30 * time.Millisecond
+		seg := transport.NewSegment()
+		var slow atomic.Bool
+		slow.Store(true)
+		a := newNode(t, seg, "192.0.2.11", twoLinkConf(per, 150), slowListen(delay, &slow))
+		reg, err := a.d.newMetrics()
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.start()
+		time.Sleep(2 * time.Second)
+		own := map[string]uint64{}
+		onLoop(a, func() {
+			for _, s := range a.d.adverts.senders {
+				own[s.name] = s.late.total()
+			}
+		})
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]uint64{}
+		for _, mf := range mfs {
+			if mf.GetName() != "govrrp_advert_batch_send_lateness_seconds" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				labels := map[string]string{}
+				for _, l := range m.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				h := m.GetHistogram()
+				name := labels["interface"] + "/" + map[string]string{"inet": "ipv4", "inet6": "ipv6"}[labels["family"]]
+				got[name] = h.GetSampleCount()
+				if want := float64(h.GetSampleCount()) * delay.Seconds(); h.GetSampleCount() == 0 || h.GetSampleSum() < want-1e-9 || h.GetSampleSum() > want+1e-9 {
+					t.Errorf("%s: %d batches summing %vs, want each %v late", name, h.GetSampleCount(), h.GetSampleSum(), delay)
+				}
+			}
+		}
+		if len(own) != 2 {
+			t.Fatalf("%d senders, want one per socket (2): %v", len(own), own)
+		}
+		if diff := cmp.Diff(own, got); diff != "" {
+			t.Errorf("batches per socket, the senders' own count (-) against the metric (+):\n%s", diff)
+		}
+		slow.Store(false)
+		a.stop(t)
 	})
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/govrrp/govrrp/internal/fsm"
 	"github.com/govrrp/govrrp/internal/transport"
@@ -96,8 +97,9 @@ type node struct {
 	garp     *fakeAnnouncer
 	cancel   context.CancelFunc
 	done     chan error
-	confPath string // the file it runs; rewrite it and reload
-	socket   string // control socket; none when empty
+	confPath string               // the file it runs; rewrite it and reload
+	socket   string               // control socket; none when empty
+	reg      *prometheus.Registry // the daemon's metrics, when the test made them
 }
 
 const twoNodeConf = `vrrp_instance VI_1 {

@@ -4,6 +4,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/govrrp/govrrp/internal/fsm"
 	"github.com/govrrp/govrrp/internal/transport"
 )
@@ -74,6 +76,7 @@ type downSched struct {
 	behindSince  time.Time
 	behindDrains uint64
 	waits        uint64
+	waitsMetric  prometheus.Counter // govrrp_master_down_reader_waits_total; nil without metrics
 }
 
 // catchUpPoll is how often a held-back expiry looks again whether the
@@ -148,6 +151,9 @@ func (d *Daemon) downSchedFor(m *transport.Mux) *downSched {
 		d.downs.scheds = map[*transport.Mux]*downSched{}
 	}
 	s := &downSched{mux: m, post: d.post}
+	if u := d.socks[m]; u != nil && d.metrics != nil {
+		s.waitsMetric = d.metrics.MasterDownWaits(u.stats.Interface, u.stats.Family)
+	}
 	d.downs.scheds[m] = s
 	return s
 }
@@ -259,6 +265,9 @@ func (s *downSched) readerBehind(now time.Time) behindness {
 		}
 		s.behindSince, s.behindDrains = now, p.Drains
 		s.waits++
+		if s.waitsMetric != nil {
+			s.waitsMetric.Inc()
+		}
 		return behindYes
 	}
 	if p.Drains != s.behindDrains {

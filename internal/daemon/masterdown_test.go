@@ -276,13 +276,13 @@ func BenchmarkMasterDownScan(b *testing.B) {
 }
 
 // stallableBackup starts a BACKUP of one VRRPv3 instance (VRID 1, 100 ms)
-// on seg and returns it with its socket, which the test can stall
-// (transport.SegmentConn.StallReads), and the master's conn and address,
-// after ten adverts heard.
+// on seg, with metrics, and returns it with its socket, which the test can
+// stall (transport.SegmentConn.StallReads), and the master's conn and
+// address, after ten adverts heard.
 func stallableBackup(t *testing.T, seg *transport.Segment) (*node, *transport.SegmentConn, *transport.SegmentConn, netip.Addr) {
 	t.Helper()
 	var sock *transport.SegmentConn
-	b := startNodeWith(t, seg, "192.0.2.12", backupsConf(1), func(dp *deps) {
+	b := newNode(t, seg, "192.0.2.12", backupsConf(1), func(dp *deps) {
 		listen := dp.listen
 		dp.listen = func(c transport.Config) (transport.Conn, error) {
 			cn, err := listen(c)
@@ -292,6 +292,12 @@ func stallableBackup(t *testing.T, seg *transport.Segment) (*node, *transport.Se
 			return cn, err
 		}
 	})
+	reg, err := b.d.newMetrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.reg = reg
+	b.start()
 	b.state()
 	src := netip.MustParseAddr("192.0.2.11")
 	master := seg.Attach(src).(*transport.SegmentConn)
@@ -350,8 +356,12 @@ func TestMasterDownWaitsForTheReader(t *testing.T) {
 			if st := b.instState(1); st != "BACKUP" {
 				t.Errorf("after the reader caught up: %s", st)
 			}
-			if b.catchUpWaits() == 0 {
+			waits := b.catchUpWaits()
+			if waits == 0 {
 				t.Error("no expiry was held back")
+			}
+			if got := counterValue(t, b.reg, "govrrp_master_down_reader_waits_total", "interface", "eth0", "family", "inet"); got != float64(waits) {
+				t.Errorf("govrrp_master_down_reader_waits_total{eth0,inet} = %v, want the schedule's %d", got, waits)
 			}
 			b.stop(t)
 		})
@@ -410,4 +420,35 @@ func TestMasterDownWaitsForTheReader(t *testing.T) {
 			b.stop(t)
 		})
 	})
+}
+
+// counterValue is the value of the counter name whose labels include the
+// given name/value pairs (0 when no such series).
+func counterValue(t *testing.T, reg interface {
+	Gather() ([]*dto.MetricFamily, error)
+}, name string, labelPairs ...string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range mf.GetMetric() {
+			have := map[string]string{}
+			for _, l := range m.GetLabel() {
+				have[l.GetName()] = l.GetValue()
+			}
+			for i := 0; i+1 < len(labelPairs); i += 2 {
+				if have[labelPairs[i]] != labelPairs[i+1] {
+					continue series
+				}
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
 }

@@ -492,6 +492,12 @@ func backupToMaster(t testing.TB, m *metricsNode, master *node, all ...*node) {
 	if v, _, err := sc.one("govrrp_transitions_total", b2m); err != nil || v != 0 {
 		fail(t, fmt.Sprintf("backup's BACKUP→MASTER transitions before the handover: %v (err %v), want 0 or absent", v, err), all...)
 	}
+	// The backup's socket has its master-down schedule: the count of
+	// expiries that waited for unread adverts is exported (0 here: one
+	// instance at 1 s adverts never starves its reader).
+	if got := sc.find("govrrp_master_down_reader_waits_total", map[string]string{"interface": ifname, "family": "inet"}); len(got) != 1 {
+		fail(t, fmt.Sprintf("govrrp_master_down_reader_waits_total{interface=%q,family=\"inet\"}: %d series, want 1", ifname, len(got)), all...)
+	}
 	// settle already sampled 3 intervals with both running: two adverts
 	// make one gap; 1 s of scheduling margin.
 	gaps := m.waitMetric(t, 3*observeSc.advert+time.Second, "govrrp_advert_interarrival_seconds_count", nil, false,
