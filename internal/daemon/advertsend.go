@@ -102,9 +102,12 @@ func (d *Daemon) senderFor(c transport.Conn, b *advertBatch) *sockSender {
 	if d.adverts.senders == nil {
 		d.adverts.senders = map[transport.Conn]*sockSender{}
 	}
-	s := &sockSender{jobs: make(chan *sendJob, 1), free: make(chan *sendJob, 2), name: batchSocketName(b, c), log: d.log}
-	if st := d.batchSocketStats(b, c); st != nil && d.metrics != nil {
-		s.lateObs = d.metrics.SendLateness(st.Interface, st.Family)
+	s := &sockSender{jobs: make(chan *sendJob, 1), free: make(chan *sendJob, 2), name: "?", log: d.log}
+	if in := batchInstance(b, c); in != nil {
+		s.name = in.ifname + "/" + in.family.String()
+		if u := d.socks[in.mux]; u != nil && d.metrics != nil {
+			s.lateObs = d.metrics.SendLateness(u.stats.Interface, u.stats.Family)
+		}
 	}
 	s.free <- &sendJob{}
 	s.free <- &sendJob{}
@@ -182,24 +185,12 @@ func logNotSent(log *slog.Logger, name string, dst netip.Addr, err error) {
 	log.Warn("advert not sent", "instance", name, "to", dst, "err", err)
 }
 
-// batchSocketName names c by the first advert of b written on it.
-func batchSocketName(b *advertBatch, c transport.Conn) string {
+// batchInstance is an instance of b writing on c: the socket's names and
+// statistics come from it. nil when there is none.
+func batchInstance(b *advertBatch, c transport.Conn) *instance {
 	for _, it := range b.items {
 		if it.conn == c {
-			return it.in.ifname + "/" + it.in.family.String()
-		}
-	}
-	return "?"
-}
-
-// batchSocketStats is the socket statistics (interface, family) of c's
-// instances in b; nil when none is found.
-func (d *Daemon) batchSocketStats(b *advertBatch, c transport.Conn) *socketStats {
-	for _, it := range b.items {
-		if it.conn == c {
-			if u := d.socks[it.in.mux]; u != nil {
-				return u.stats
-			}
+			return it.in
 		}
 	}
 	return nil
