@@ -214,6 +214,14 @@ func TestAgentDrain(t *testing.T) {
 	a := startTestAgent(t, m)
 	mc := m.accept(t)
 	mc.handshake(9, 2)
+	// The master has answered the last Register; the agent counts the
+	// session as open once it has read that answer. Drain before that
+	// returns at once by design (no session), so wait for it.
+	for deadline := time.Now().Add(10 * time.Second); !a.Stats().Connected; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the agent never counted its session as open")
+		}
+	}
 	trap := []VarBind{{Name: snmpTrapOID, Value: ObjectID(KAInstanceTrap)}}
 	got := make(chan uint8, 3)
 	go func() {
