@@ -93,7 +93,7 @@ func benchLinksCell(b *testing.B, im impl, perLink int, window time.Duration, re
 	if f := os.Getenv("BENCH_LINKS_FLAGS"); f != "" && im == govrrp {
 		extra = strings.Fields(f) // local experiments (e.g. --no-vip-lease)
 	}
-	a.startScale(linksConf("iop_a", perLink, prioHigh), prioHigh, extra...)
+	a.startScaleMetrics(linksConf("iop_a", perLink, prioHigh), prioHigh, extra...)
 	bk.startScale(linksConf("iop_b", perLink, prioLow), prioLow, extra...)
 	settleScale(b, 120*time.Second, n, func(nd *node) (int, error) { return linksHeld(nd, perLink) }, a, bk)
 	settle := time.Since(start)

@@ -3,9 +3,11 @@ package interop
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -65,6 +67,57 @@ func (n *node) startScale(conf string, prio int, extra ...string) {
 	}
 	n.proc, n.prio = p, prio
 	n.procs = append(n.procs, p)
+}
+
+// startScaleMetrics is startScale, and with BENCH_SCRAPE=1 for govrrp also
+// --metrics-listen on the node's loopback, so measureScale can read the
+// master's batch lateness per window
+// (govrrp_advert_batch_send_lateness_seconds). Off by default: a scrape of
+// a 255-instance master costs about 0.1 s of CPU (1.5 MB of text), and
+// with 8 busy loops the two scrapes of each window made 4-6 batches 20 ms
+// late and 640-792 spurious takeovers, against 0-89 without scraping.
+func (n *node) startScaleMetrics(conf string, prio int, extra ...string) {
+	n.t.Helper()
+	if n.impl == govrrp && os.Getenv("BENCH_SCRAPE") != "" {
+		n.benchMetrics = fmt.Sprintf("127.0.0.1:%d", freeLoopbackPort(n.t, n.host))
+		extra = append(slices.Clip(extra), "--metrics-listen", n.benchMetrics)
+	}
+	n.startScale(conf, prio, extra...)
+}
+
+// lateBatches is, summed over the node's sockets, how many aligned batches
+// its govrrp has written so far, and how many of them 20 ms or more after
+// their due time (a 10 ms master's backups take over after 26 ms more than
+// an interval). ok is false for a node without benchMetrics.
+func lateBatches(tb testing.TB, nd *node) (late, total float64, ok bool) {
+	tb.Helper()
+	if nd.benchMetrics == "" {
+		return 0, 0, false
+	}
+	resp, err := nd.host.HTTPClient(scrapeTimeout).Get("http://" + nd.benchMetrics + "/metrics")
+	if err != nil {
+		tb.Logf("bench: scrape %s: %v", nd.name, err)
+		return 0, 0, false
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		tb.Logf("bench: scrape %s: %v", nd.name, err)
+		return 0, 0, false
+	}
+	sc, err := parseExposition(string(body))
+	if err != nil {
+		tb.Logf("bench: scrape %s: %v", nd.name, err)
+		return 0, 0, false
+	}
+	var onTime float64
+	for _, s := range sc.find("govrrp_advert_batch_send_lateness_seconds_count", nil) {
+		total += s.value
+	}
+	for _, s := range sc.find("govrrp_advert_batch_send_lateness_seconds_bucket", map[string]string{"le": "0.02"}) {
+		onTime += s.value
+	}
+	return total - onTime, total, true
 }
 
 // scaleHeld counts how many of the n VIPs the node holds.
@@ -200,7 +253,7 @@ func benchScaleCell(b *testing.B, im impl, n int, window time.Duration, res *ben
 	}
 	row := func(metric string) string { return fmt.Sprintf("%d×v3@10ms %s%s", n, metric, suffix) }
 	start := time.Now()
-	a.startScale(scaleConf("iop_a", n, prioHigh), prioHigh, extra...)
+	a.startScaleMetrics(scaleConf("iop_a", n, prioHigh), prioHigh, extra...)
 	bk.startScale(scaleConf("iop_b", n, prioLow), prioLow, extra...)
 	settleScale(b, 60*time.Second, n, func(nd *node) (int, error) { return scaleHeld(nd, n) }, a, bk)
 	settle := time.Since(start)
@@ -270,11 +323,13 @@ func measureScale(b *testing.B, im impl, n int, window, settle time.Duration, ro
 		// a timer bounded by window itself (perf, when asked, runs as long).
 		t := time.NewTimer(window)
 		probe := startWakeProbe(window)
+		late0, _, lateOK := lateBatches(b, a)
 		if !loaded && os.Getenv("BENCH_PERF") != "" {
 			benchPerf(b, im, window, map[string][]int{"master": pa, "backup": pb})
 		}
 		<-t.C
 		lateWakes, maxWake := probe.end()
+		late1, _, _ := lateBatches(b, a)
 		ua1, ub1 := scaleUsage(b, pa, a, bk), scaleUsage(b, pb, a, bk)
 		da1, db1 := rawDrops(b, a), rawDrops(b, bk)
 		if stop != nil {
@@ -287,6 +342,11 @@ func measureScale(b *testing.B, im impl, n int, window, settle time.Duration, ro
 		res.add(row("spurious takeovers "+label), unitCount, im, float64(takeovers))
 		res.add(row("socket drops, backup "+label), unitCount, im, float64(db1-db0))
 		res.add(row("host wake-ups >= 20 ms late "+label), unitCount, im, float64(lateWakes))
+		lateNote := ""
+		if lateOK {
+			res.add(row("master batches >= 20 ms late "+label), unitCount, im, late1-late0)
+			lateNote = fmt.Sprintf("; master batches >= 20 ms late: %.0f", late1-late0)
+		}
 		if !loaded {
 			res.add(row("master RSS"), unitMB, im, float64(ua1.rssKB)/1024)
 			res.add(row("backup RSS"), unitMB, im, float64(ub1.rssKB)/1024)
@@ -299,8 +359,8 @@ func measureScale(b *testing.B, im impl, n int, window, settle time.Duration, ro
 			res.add(row("master RSS anon"), unitMB, im, float64(ma["Anonymous"])/1024)
 			res.add(row("backup RSS anon"), unitMB, im, float64(mb["Anonymous"])/1024)
 		}
-		b.Logf("%s %d instances %s over %v: master CPU %.1f%%, backup %.1f%%, RSS %d/%d kB (anonymous %d/%d), %d spurious takeovers on b (%d VIPs released again); kernel drops on the VRRP sockets a %d, b %d; settle %v; 10 ms sleeps of the bench woken >= 20 ms late: %d (max %v) [%s]",
-			im, n, label, window, cpuPct(ua0, ua1), cpuPct(ub0, ub1), ua1.rssKB, ub1.rssKB, ua1.anonKB, ub1.anonKB, takeovers, releases, da1-da0, db1-db0, settle.Round(time.Millisecond), lateWakes, maxWake.Round(100*time.Microsecond), loadAvg())
+		b.Logf("%s %d instances %s over %v: master CPU %.1f%%, backup %.1f%%, RSS %d/%d kB (anonymous %d/%d), %d spurious takeovers on b (%d VIPs released again); kernel drops on the VRRP sockets a %d, b %d; settle %v; 10 ms sleeps of the bench woken >= 20 ms late: %d (max %v)%s [%s]",
+			im, n, label, window, cpuPct(ua0, ua1), cpuPct(ub0, ub1), ua1.rssKB, ub1.rssKB, ua1.anonKB, ub1.anonKB, takeovers, releases, da1-da0, db1-db0, settle.Round(time.Millisecond), lateWakes, maxWake.Round(100*time.Microsecond), lateNote, loadAvg())
 	}
 	for _, nd := range []*node{a, bk} {
 		_ = nd.signal(syscall.SIGTERM)

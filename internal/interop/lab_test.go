@@ -52,6 +52,9 @@ type node struct {
 	prio     int
 	proc     *netlab.Proc   // current daemon, nil when stopped
 	procs    []*netlab.Proc // every daemon started, for failure logs
+	// benchMetrics is the --metrics-listen address of a govrrp started
+	// by a scale bench (startScaleMetrics); empty otherwise.
+	benchMetrics string
 }
 
 // twoHosts builds the lab: hosts a (.11) and b (.12) on one
