@@ -209,11 +209,10 @@ func (w *takeoverWatch) count() (takeovers, releases int) {
 	return w.takeovers, w.releases
 }
 
-// busyLoops starts n `sh -c 'while :; do :; done'`, each in a session of its
-// own (as CPU hogs on a real host are), under timeout(1) so that they end by
-// themselves after at most limit+5 s even if this process dies; they also get
-// SIGKILL with their parent. The returned stop, also run at cleanup, SIGKILLs
-// each session's group and reaps it.
+// busyLoops starts n busy bash loops, each in a session of its own (as CPU
+// hogs on a real host are), that end by themselves after at most limit+5 s
+// and get SIGKILL with their parent even if this process dies. The returned
+// stop, also run at cleanup, SIGKILLs each session's group and reaps it.
 func busyLoops(tb testing.TB, n int, limit time.Duration) func() {
 	tb.Helper()
 	var mu sync.Mutex
@@ -230,7 +229,11 @@ func busyLoops(tb testing.TB, n int, limit time.Duration) func() {
 	tb.Cleanup(stop)
 	secs := strconv.Itoa(int((limit + 5*time.Second) / time.Second))
 	for range n {
-		c := exec.Command("timeout", "-s", "KILL", secs, "sh", "-c", "while :; do :; done")
+		// The loop is the direct child, bounded by its own clock (bash's
+		// SECONDS, a builtin: no fork per turn) and killed with the test
+		// binary (Pdeathsig). A `timeout` wrapper died with the binary
+		// and left its loop running for good (seen after a killed run).
+		c := exec.Command("bash", "-c", "while (( SECONDS < "+secs+" )); do :; done")
 		c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
 		if err := c.Start(); err != nil {
 			stop()
