@@ -75,17 +75,7 @@ func linksHeld(nd *node, perLink int) (int, error) {
 // benchLinksCell runs one round of the multi-link rows for im.
 func benchLinksCell(b *testing.B, im impl, perLink int, window time.Duration, res *benchResults) {
 	lab, a, bk := twoHosts(b, im, im)
-	for l := 1; l < benchLinks; l++ {
-		seg := lab.AddSegment(fmt.Sprintf("l%d", l), netip.Prefix{}, netip.MustParsePrefix(fmt.Sprintf("2001:db8:%x::/64", l)))
-		for _, c := range []struct {
-			n    *node
-			host string
-		}{{a, "11"}, {bk, "12"}} {
-			if err := c.n.host.Connect(seg, linkIf(l), netip.Prefix{}, netip.MustParsePrefix(fmt.Sprintf("2001:db8:%x::%s/64", l, c.host))); err != nil {
-				b.Fatalf("bench: connect %s to link %d: %v", c.n.name, l, err)
-			}
-		}
-	}
+	addBenchLinks(b, lab, a, bk) // bench_memory_test.go
 	n := benchLinks * perLink
 	row := func(metric string) string { return fmt.Sprintf("%d×v3@10ms, %d links %s", n, benchLinks, metric) }
 	start := time.Now()

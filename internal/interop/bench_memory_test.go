@@ -469,8 +469,8 @@ func walkPagemap(pid int, fn func(pfn uint64, anon bool)) error {
 	return nil
 }
 
-// addBenchLinks connects a and bk to links 1..benchLinks-1 (IPv6 only), as
-// benchLinksCell does.
+// addBenchLinks connects a and bk to links 1..benchLinks-1 (IPv6 only), for
+// the four-link rows and BenchmarkMemory.
 func addBenchLinks(b *testing.B, lab *netlab.Lab, a, bk *node) {
 	for l := 1; l < benchLinks; l++ {
 		seg := lab.AddSegment(fmt.Sprintf("l%d", l), netip.Prefix{}, netip.MustParsePrefix(fmt.Sprintf("2001:db8:%x::/64", l)))

@@ -187,7 +187,8 @@ func (m *Manager) nameErr(err error) error {
 // collects the garbage of the held work (runtime.GC, which also finishes
 // the sweep) while still SCHED_OTHER, so no GC or sweep backlog runs real-time
 // right after it: the kills seen before this, at start with one instance,
-// were in the runtime's background sweeper.
+// came in the runtime's background sweeper and scheduler (perf, on the
+// killing tick).
 func (m *Manager) Hold() (release func()) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
